@@ -1,0 +1,174 @@
+//! Chain parameters: everything two nodes must agree on to agree on which blocks are valid.
+//!
+//! A chain is its genesis block plus the rules in [`ChainParams`]. Two presets are built in:
+//! [`ChainParams::bitcoin`], with Bitcoin mainnet's values and real genesis header (so real Bitcoin
+//! headers can be checked), and [`ChainParams::demo`], a chain whose blocks mine in milliseconds
+//! and that retargets every ten blocks, so a learner can watch difficulty adjust.
+
+use crate::block::Block;
+use crate::hash::{BlockHash, MerkleRoot};
+use crate::header::Header;
+use crate::merkle;
+use crate::pow::{CompactTarget, Target};
+
+/// The rules of one chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainParams {
+    /// A short name: `bitcoin`, `demo`, or a user's own.
+    pub name: String,
+    /// Block 0, fixed by the chain: every valid chain starts with exactly this block.
+    pub genesis: Block,
+    /// The easiest target any block may have.
+    pub pow_limit: Target,
+    /// The block interval the retarget aims for, in seconds.
+    pub target_spacing: u32,
+    /// Blocks between retargets (Bitcoin's 2016).
+    pub retarget_interval: u32,
+    /// The largest canonical block encoding accepted, in bytes.
+    pub max_block_size: usize,
+    /// How many previous blocks the median-time-past rule looks at (Bitcoin's 11).
+    pub median_time_span: usize,
+    /// How far into the future (by the checker's clock) a block's time may be, in seconds.
+    pub max_future_drift: u32,
+}
+
+/// Bitcoin's genesis header (Bitcoin Core src/kernel/chainparams.cpp, CreateGenesisBlock with
+/// nTime 1231006505, nNonce 2083236893, nBits 0x1d00ffff, nVersion 1).
+const BITCOIN_GENESIS_MERKLE_ROOT: [u8; 32] = [
+    0x3b, 0xa3, 0xed, 0xfd, 0x7a, 0x7b, 0x12, 0xb2, 0x7a, 0xc7, 0x2c, 0x3e, 0x67, 0x76, 0x8f, 0x61,
+    0x7f, 0xc8, 0x1b, 0xc3, 0x88, 0x8a, 0x51, 0x32, 0x3a, 0x9f, 0xb8, 0xaa, 0x4b, 0x1e, 0x5e, 0x4a,
+];
+
+/// The regtest genesis nonce, found once by mining; the tests check it meets the target.
+const REGTEST_GENESIS_NONCE: u32 = 1;
+
+/// The record in the demo chain's genesis block.
+const DEMO_GENESIS_RECORD: &[u8] = b"ironchain demo genesis";
+
+impl ChainParams {
+    /// Bitcoin mainnet's consensus values (Bitcoin Core src/kernel/chainparams.cpp, CMainParams).
+    ///
+    /// The genesis block has Bitcoin's real header but no records: Bitcoin's merkle root commits to
+    /// a coinbase transaction, not to ironchain records, so this preset is for checking Bitcoin
+    /// headers (`ironchain headers verify`), not for adding records.
+    pub fn bitcoin() -> Self {
+        let header = Header {
+            version: 1,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root: MerkleRoot::from_byte_array(BITCOIN_GENESIS_MERKLE_ROOT),
+            time: 1_231_006_505,
+            bits: CompactTarget::from_consensus(0x1d00_ffff),
+            nonce: 2_083_236_893,
+        };
+        let mut pow_limit = [0xff; 32];
+        pow_limit[..4].fill(0); // consensus.powLimit = 00000000ffff…ff
+        Self {
+            name: "bitcoin".into(),
+            genesis: Block::new(header, Vec::new()),
+            pow_limit: Target::from_be_bytes(pow_limit),
+            target_spacing: 600,      // nPowTargetSpacing = 10 * 60
+            retarget_interval: 2016,  // nPowTargetTimespan / nPowTargetSpacing = 14 days / 10 min
+            max_block_size: 1_000_000, // the legacy MAX_BLOCK_SIZE (before segwit's weight limit)
+            median_time_span: 11,     // GetMedianTimePast's nMedianTimeSpan
+            max_future_drift: 2 * 60 * 60, // MAX_FUTURE_BLOCK_TIME
+        }
+    }
+
+    /// A chain for learning: about 65,000 hashes per block at first (milliseconds on one core),
+    /// one-second spacing and a retarget every ten blocks, so difficulty visibly climbs as the
+    /// miner outpaces the one-second target.
+    pub fn demo() -> Self {
+        let bits = CompactTarget::from_consensus(0x1f00_ffff);
+        let records = vec![DEMO_GENESIS_RECORD.to_vec()];
+        let header = Header {
+            version: 1,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root: merkle::root(&records),
+            time: 1_764_000_000, // 2025-11-24
+            bits,
+            nonce: 153_626, // found once by mining; the tests check it meets the target
+        };
+        Self {
+            name: "demo".into(),
+            genesis: Block::new(header, records),
+            pow_limit: bits.to_target().expect("0x1f00ffff is a valid target"),
+            target_spacing: 1,
+            retarget_interval: 10,
+            max_block_size: 1 << 20,
+            median_time_span: 11,
+            max_future_drift: 2 * 60 * 60,
+        }
+    }
+
+    /// A chain for tests and benchmarks: the easiest target Bitcoin's regtest allows (`bits`
+    /// 0x207fffff: about every second hash meets it) with Bitcoin's spacing and retarget interval.
+    /// Unlike Bitcoin's regtest it does retarget, so the full rule set runs.
+    pub fn regtest() -> Self {
+        let bits = CompactTarget::from_consensus(0x207f_ffff);
+        let records = vec![b"ironchain regtest genesis".to_vec()];
+        let header = Header {
+            version: 1,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root: merkle::root(&records),
+            time: 1_764_000_000,
+            bits,
+            nonce: REGTEST_GENESIS_NONCE,
+        };
+        Self {
+            name: "regtest".into(),
+            genesis: Block::new(header, records),
+            pow_limit: bits.to_target().expect("0x207fffff is a valid target"),
+            target_spacing: 600,
+            retarget_interval: 2016,
+            max_block_size: 1 << 20,
+            median_time_span: 11,
+            max_future_drift: 2 * 60 * 60,
+        }
+    }
+
+    /// Returns the genesis block's hash, which identifies the chain.
+    pub fn genesis_hash(&self) -> BlockHash {
+        self.genesis.block_hash()
+    }
+
+    /// The time one retarget period should take: `retarget_interval * target_spacing` seconds
+    /// (Bitcoin's nPowTargetTimespan, two weeks).
+    pub fn target_timespan(&self) -> u64 {
+        u64::from(self.retarget_interval) * u64::from(self.target_spacing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitcoin_preset_has_the_real_genesis_hash() {
+        assert_eq!(
+            ChainParams::bitcoin().genesis_hash().to_string(),
+            "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+        );
+    }
+
+    #[test]
+    fn bitcoin_pow_limit_encodes_to_the_genesis_bits() {
+        let params = ChainParams::bitcoin();
+        assert_eq!(params.pow_limit.to_compact_lossy(), params.genesis.header.bits);
+        assert_eq!(params.target_timespan(), 1_209_600);
+    }
+
+    #[test]
+    fn regtest_genesis_meets_its_target() {
+        let params = ChainParams::regtest();
+        assert!(params.pow_limit.is_met_by(params.genesis_hash()));
+        assert!(params.genesis.merkle_root_matches());
+    }
+
+    #[test]
+    fn demo_genesis_meets_its_target_and_commits_to_its_record() {
+        let params = ChainParams::demo();
+        assert!(params.pow_limit.is_met_by(params.genesis_hash()));
+        assert!(params.genesis.merkle_root_matches());
+        assert_eq!(params.genesis.header.bits, params.pow_limit.to_compact_lossy());
+    }
+}

@@ -1,0 +1,1 @@
+//! Placeholder: the node crate is being written.
