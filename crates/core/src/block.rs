@@ -85,7 +85,11 @@ impl Block {
     pub fn encoded_size(&self) -> usize {
         Header::SIZE
             + LEN_SIZE
-            + self.records.iter().map(|record| LEN_SIZE + record.len()).sum::<usize>()
+            + self
+                .records
+                .iter()
+                .map(|record| LEN_SIZE + record.len())
+                .sum::<usize>()
     }
 
     /// Returns the canonical encoding.
@@ -120,7 +124,10 @@ impl Block {
     /// Returns what is wrong with the input: too large, cut short, or followed by extra bytes.
     pub fn decode(bytes: &[u8], max_size: usize) -> Result<Self, DecodeError> {
         if bytes.len() > max_size {
-            return Err(DecodeError::TooLarge { size: bytes.len(), max: max_size });
+            return Err(DecodeError::TooLarge {
+                size: bytes.len(),
+                max: max_size,
+            });
         }
         let mut reader = Reader { bytes, at: 0 };
         let header_bytes: &[u8; 80] = reader
@@ -138,7 +145,9 @@ impl Block {
             records.push(reader.take(len, "a record")?.to_vec());
         }
         if reader.remaining() > 0 {
-            return Err(DecodeError::TrailingBytes { extra: reader.remaining() });
+            return Err(DecodeError::TrailingBytes {
+                extra: reader.remaining(),
+            });
         }
         Ok(Self { header, records })
     }
@@ -200,17 +209,30 @@ mod tests {
         let bytes = block.encode();
         assert_eq!(bytes.len(), block.encoded_size());
         assert_eq!(&bytes[..80], &block.header.to_bytes());
-        assert_eq!(&bytes[80..], &[2, 0, 0, 0, 2, 0, 0, 0, b'a', b'b', 0, 0, 0, 0]);
+        assert_eq!(
+            &bytes[80..],
+            &[2, 0, 0, 0, 2, 0, 0, 0, b'a', b'b', 0, 0, 0, 0]
+        );
     }
 
     #[test]
     fn truncated_encoding_names_the_field_cut_short() {
         let bytes = sample(vec![b"record".to_vec()]).encode();
         let cut = Block::decode(&bytes[..bytes.len() - 1], 1 << 20);
-        assert_eq!(cut, Err(DecodeError::Truncated { field: "a record", len: 89, needed: 1 }));
+        assert_eq!(
+            cut,
+            Err(DecodeError::Truncated {
+                field: "a record",
+                len: 93,
+                needed: 1
+            })
+        );
         assert!(matches!(
             Block::decode(&bytes[..10], 1 << 20),
-            Err(DecodeError::Truncated { field: "the header", .. })
+            Err(DecodeError::Truncated {
+                field: "the header",
+                ..
+            })
         ));
     }
 
@@ -222,7 +244,10 @@ mod tests {
             Err(DecodeError::TooLarge { size: 84, max: 83 })
         );
         bytes.push(0);
-        assert_eq!(Block::decode(&bytes, 1 << 20), Err(DecodeError::TrailingBytes { extra: 1 }));
+        assert_eq!(
+            Block::decode(&bytes, 1 << 20),
+            Err(DecodeError::TrailingBytes { extra: 1 })
+        );
     }
 
     #[test]
@@ -231,7 +256,10 @@ mod tests {
         bytes[80..84].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(
             Block::decode(&bytes, 1 << 20),
-            Err(DecodeError::Truncated { field: "a record length", .. })
+            Err(DecodeError::Truncated {
+                field: "a record length",
+                ..
+            })
         ));
     }
 

@@ -67,7 +67,12 @@ impl Blockchain {
     pub fn new(params: ChainParams) -> Self {
         let genesis = params.genesis.clone();
         let hash = genesis.block_hash();
-        let work = genesis.header.bits.to_target().map(|t| t.work()).unwrap_or_default();
+        let work = genesis
+            .header
+            .bits
+            .to_target()
+            .map(|t| t.work())
+            .unwrap_or_default();
         Self {
             params,
             blocks: vec![genesis],
@@ -101,7 +106,9 @@ impl Blockchain {
 
     /// Returns the last block.
     pub fn tip(&self) -> &Block {
-        self.blocks.last().expect("a chain always holds its genesis block")
+        self.blocks
+            .last()
+            .expect("a chain always holds its genesis block")
     }
 
     /// Returns the tip's height (genesis is 0).
@@ -117,10 +124,16 @@ impl Blockchain {
     /// Returns what the next block must meet: its parent, difficulty and earliest time.
     pub fn next_context(&self, now: u32) -> Context {
         let height = self.blocks.len() as u64;
-        let span = self.blocks.len().saturating_sub(self.params.median_time_span);
+        let span = self
+            .blocks
+            .len()
+            .saturating_sub(self.params.median_time_span);
         let ancestors: Vec<Header> = self.blocks[span..].iter().map(|b| b.header).collect();
         let start = retarget::period_start_height(&self.params, height);
-        let start_time = self.blocks.get(start as usize).map(|block| block.header.time);
+        let start_time = self
+            .blocks
+            .get(start as usize)
+            .map(|block| block.header.time);
         Context::from_ancestors(&self.params, height, &ancestors, start_time, now)
             .expect("a chain always holds its genesis block")
     }
@@ -130,7 +143,9 @@ impl Blockchain {
     /// `now`.
     pub fn next_header(&self, records: &[Vec<u8>], now: u32) -> Header {
         let ctx = self.next_context(now);
-        let earliest = ctx.median_time_past.map_or(now, |mtp| mtp.saturating_add(1));
+        let earliest = ctx
+            .median_time_past
+            .map_or(now, |mtp| mtp.saturating_add(1));
         Header {
             version: 1,
             prev_blockhash: ctx.prev_hash,
@@ -185,10 +200,20 @@ impl Blockchain {
     pub fn push(&mut self, block: Block, now: u32) -> Result<&Block, AddError> {
         let ctx = self.next_context(now);
         let hash = block.block_hash();
-        let fail = |rule| AddError::Invalid(InvalidBlock { height: ctx.height, hash, rule });
+        let fail = |rule| {
+            AddError::Invalid(InvalidBlock {
+                height: ctx.height,
+                hash,
+                rule,
+            })
+        };
         validate::check_header(&self.params, &block.header, hash, &ctx).map_err(fail)?;
         validate::check_body(&self.params, &block).map_err(fail)?;
-        let target = block.header.bits.to_target().map_err(|e| fail(Rule::BadTarget(e)))?;
+        let target = block
+            .header
+            .bits
+            .to_target()
+            .map_err(|e| fail(Rule::BadTarget(e)))?;
         self.work += target.work();
         self.blocks.push(block);
         self.hashes.push(hash);
@@ -204,10 +229,19 @@ impl Blockchain {
         let height = self.blocks.len() as u64;
         let hash = header.block_hash();
         let target = header.bits.to_target().map_err(|error| {
-            AddError::Invalid(InvalidBlock { height, hash, rule: Rule::BadTarget(error) })
+            AddError::Invalid(InvalidBlock {
+                height,
+                hash,
+                rule: Rule::BadTarget(error),
+            })
         })?;
         let max_time = now.saturating_add(self.params.max_future_drift);
-        let job = MineJob { header, target, max_time, threads: self.threads };
+        let job = MineJob {
+            header,
+            target,
+            max_time,
+            threads: self.threads,
+        };
         match miner::mine(&job, control) {
             MineOutcome::Found(header) => Ok(header),
             MineOutcome::Cancelled => Err(AddError::Cancelled),
@@ -231,7 +265,9 @@ impl Blockchain {
     pub fn verify_at(&self, now: u32) -> Result<ChainSummary, InvalidBlock> {
         let mut verifier = Verifier::new(&self.params, now).with_threads(self.threads);
         verifier.push_blocks(&self.blocks, Some(&self.hashes), true)?;
-        Ok(verifier.summary().expect("a chain always holds its genesis block"))
+        Ok(verifier
+            .summary()
+            .expect("a chain always holds its genesis block"))
     }
 
     /// Changes a block behind the chain's back, without re-mining or re-recording its hash: a
@@ -268,7 +304,9 @@ impl Blockchain {
 /// The current time in seconds since the Unix epoch (0 if the clock is before it, and saturated
 /// in 2106).
 pub fn unix_now() -> u32 {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 

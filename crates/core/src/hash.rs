@@ -124,7 +124,11 @@ mod tests {
         // Bitcoin's genesis hash, as block explorers show it.
         let shown = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f";
         let hash: BlockHash = shown.parse().expect("valid hex");
-        assert_eq!(hash.as_byte_array()[0], 0x6f, "internal order starts with the last shown byte");
+        assert_eq!(
+            hash.as_byte_array()[0],
+            0x6f,
+            "internal order starts with the last shown byte"
+        );
         assert_eq!(hash.to_string(), shown);
     }
 
@@ -132,7 +136,10 @@ mod tests {
     fn malformed_hash_text_is_an_error() {
         assert_eq!("00".parse::<BlockHash>(), Err(ParseHashError::Length(2)));
         let not_hex = "zz".repeat(32);
-        assert!(matches!(not_hex.parse::<BlockHash>(), Err(ParseHashError::Hex(_))));
+        assert!(matches!(
+            not_hex.parse::<BlockHash>(),
+            Err(ParseHashError::Hex(_))
+        ));
     }
 
     #[test]

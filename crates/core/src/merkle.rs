@@ -113,7 +113,11 @@ impl InclusionProof {
         }
         let mut path = Vec::new();
         audit_path(records, index, &mut path);
-        Some(Self { leaf_index: index as u64, tree_size: records.len() as u64, path })
+        Some(Self {
+            leaf_index: index as u64,
+            tree_size: records.len() as u64,
+            path,
+        })
     }
 
     /// Checks that `record` is in the tree whose root is `root`.
@@ -123,14 +127,20 @@ impl InclusionProof {
     pub fn verify(&self, record: &[u8], root: MerkleRoot) -> Result<(), ProofError> {
         let (leaf_index, tree_size) = (self.leaf_index, self.tree_size);
         if leaf_index >= tree_size {
-            return Err(ProofError::IndexOutOfRange { leaf_index, tree_size });
+            return Err(ProofError::IndexOutOfRange {
+                leaf_index,
+                tree_size,
+            });
         }
         // RFC 9162 section 2.1.3.2: walk up, the bits of the index saying which side we are on.
         let (mut index, mut last) = (leaf_index, tree_size - 1);
         let mut hash = leaf_hash(record);
         for sibling in &self.path {
             if last == 0 {
-                return Err(ProofError::WrongPathLength { leaf_index, tree_size });
+                return Err(ProofError::WrongPathLength {
+                    leaf_index,
+                    tree_size,
+                });
             }
             if index & 1 == 1 || index == last {
                 hash = node_hash(sibling, &hash);
@@ -146,10 +156,20 @@ impl InclusionProof {
             last >>= 1;
         }
         if last != 0 {
-            return Err(ProofError::WrongPathLength { leaf_index, tree_size });
+            return Err(ProofError::WrongPathLength {
+                leaf_index,
+                tree_size,
+            });
         }
         let computed = MerkleRoot::from_byte_array(hash);
-        if computed == root { Ok(()) } else { Err(ProofError::RootMismatch { computed, expected: root }) }
+        if computed == root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch {
+                computed,
+                expected: root,
+            })
+        }
     }
 }
 
@@ -260,14 +280,29 @@ mod tests {
         let records: Vec<&[u8]> = RFC_LEAVES.to_vec();
         let root = root(&records);
         let proof = InclusionProof::new(&records, 3).expect("index in range");
-        assert!(matches!(proof.verify(b"not there", root), Err(ProofError::RootMismatch { .. })));
+        assert!(matches!(
+            proof.verify(b"not there", root),
+            Err(ProofError::RootMismatch { .. })
+        ));
         let mut short = proof.clone();
         short.path.pop();
-        assert!(matches!(short.verify(records[3], root), Err(ProofError::WrongPathLength { .. })));
+        assert!(matches!(
+            short.verify(records[3], root),
+            Err(ProofError::WrongPathLength { .. })
+        ));
         let mut long = proof.clone();
         long.path.push([0; 32]);
-        assert!(matches!(long.verify(records[3], root), Err(ProofError::WrongPathLength { .. })));
-        let outside = InclusionProof { leaf_index: 8, ..proof };
-        assert!(matches!(outside.verify(records[3], root), Err(ProofError::IndexOutOfRange { .. })));
+        assert!(matches!(
+            long.verify(records[3], root),
+            Err(ProofError::WrongPathLength { .. })
+        ));
+        let outside = InclusionProof {
+            leaf_index: 8,
+            ..proof
+        };
+        assert!(matches!(
+            outside.verify(records[3], root),
+            Err(ProofError::IndexOutOfRange { .. })
+        ));
     }
 }

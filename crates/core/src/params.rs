@@ -66,10 +66,10 @@ impl ChainParams {
             name: "bitcoin".into(),
             genesis: Block::new(header, Vec::new()),
             pow_limit: Target::from_be_bytes(pow_limit),
-            target_spacing: 600,      // nPowTargetSpacing = 10 * 60
-            retarget_interval: 2016,  // nPowTargetTimespan / nPowTargetSpacing = 14 days / 10 min
+            target_spacing: 600,           // nPowTargetSpacing = 10 * 60
+            retarget_interval: 2016, // nPowTargetTimespan / nPowTargetSpacing = 14 days / 10 min
             max_block_size: 1_000_000, // the legacy MAX_BLOCK_SIZE (before segwit's weight limit)
-            median_time_span: 11,     // GetMedianTimePast's nMedianTimeSpan
+            median_time_span: 11,    // GetMedianTimePast's nMedianTimeSpan
             max_future_drift: 2 * 60 * 60, // MAX_FUTURE_BLOCK_TIME
         }
     }
@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn bitcoin_pow_limit_encodes_to_the_genesis_bits() {
         let params = ChainParams::bitcoin();
-        assert_eq!(params.pow_limit.to_compact_lossy(), params.genesis.header.bits);
+        assert_eq!(
+            params.pow_limit.to_compact_lossy(),
+            params.genesis.header.bits
+        );
         assert_eq!(params.target_timespan(), 1_209_600);
     }
 
@@ -169,6 +172,9 @@ mod tests {
         let params = ChainParams::demo();
         assert!(params.pow_limit.is_met_by(params.genesis_hash()));
         assert!(params.genesis.merkle_root_matches());
-        assert_eq!(params.genesis.header.bits, params.pow_limit.to_compact_lossy());
+        assert_eq!(
+            params.genesis.header.bits,
+            params.pow_limit.to_compact_lossy()
+        );
     }
 }

@@ -71,7 +71,11 @@ impl CompactTarget {
         let negative = word != 0 && (self.0 & 0x0080_0000) != 0;
         let overflow =
             word != 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32));
-        DecodedCompact { value, negative, overflow }
+        DecodedCompact {
+            value,
+            negative,
+            overflow,
+        }
     }
 
     /// Encodes `value` as Bitcoin Core's `GetCompact(negative)` does.
@@ -191,9 +195,16 @@ impl Target {
     /// # Panics
     /// Panics if `denominator` is zero.
     pub fn scale(self, numerator: u64, denominator: u64, cap: Target) -> Target {
-        assert!(denominator != 0, "retarget denominator is a positive timespan");
+        assert!(
+            denominator != 0,
+            "retarget denominator is a positive timespan"
+        );
         let wide: U512 = self.0.to::<U512>() * U512::from(numerator) / U512::from(denominator);
-        if wide > cap.0.to::<U512>() { cap } else { Target(wide.to::<U256>()) }
+        if wide > cap.0.to::<U512>() {
+            cap
+        } else {
+            Target(wide.to::<U256>())
+        }
     }
 }
 
@@ -285,7 +296,9 @@ impl fmt::Debug for Work {
 }
 
 fn u256_to_f64(value: U256) -> f64 {
-    value.as_limbs().iter().rev().fold(0.0, |acc, &limb| acc * 18_446_744_073_709_551_616.0 + limb as f64)
+    value.as_limbs().iter().rev().fold(0.0, |acc, &limb| {
+        acc * 18_446_744_073_709_551_616.0 + limb as f64
+    })
 }
 
 #[cfg(feature = "serde")]

@@ -55,7 +55,8 @@ pub fn calculate_next_bits(params: &ChainParams, last: &Header, first_time: u32)
     // bits had either would have failed validation already.
     let old = crate::pow::Target::from_u256(last.bits.decode().value);
     let clamped = u64::try_from(clamped).expect("clamped to a positive range");
-    old.scale(clamped, target_timespan, params.pow_limit).to_compact_lossy()
+    old.scale(clamped, target_timespan, params.pow_limit)
+        .to_compact_lossy()
 }
 
 #[cfg(test)]
@@ -101,7 +102,11 @@ mod tests {
         let params = ChainParams::bitcoin();
         let parent = last(1_300_000_000, 0x1b04_864c);
         assert_eq!(next_bits(&params, 2017, &parent, None), Some(parent.bits));
-        assert_eq!(next_bits(&params, 4032, &parent, None), None, "retarget needs the start time");
+        assert_eq!(
+            next_bits(&params, 4032, &parent, None),
+            None,
+            "retarget needs the start time"
+        );
         assert!(is_retarget_height(&params, 2016));
         assert!(!is_retarget_height(&params, 0));
         assert_eq!(period_start_height(&params, 4032), 2016);

@@ -96,7 +96,10 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rule::BadGenesis { expected } => {
-                write!(f, "bad genesis: block 0 must be this chain's genesis block {expected}")
+                write!(
+                    f,
+                    "bad genesis: block 0 must be this chain's genesis block {expected}"
+                )
             }
             Rule::HeaderChanged { recorded } => write!(
                 f,
@@ -112,12 +115,21 @@ impl fmt::Display for Rule {
             ),
             Rule::BadTarget(error) => write!(f, "bad target: {error}"),
             Rule::TargetAboveLimit { target } => {
-                write!(f, "target above limit: {target} is easier than the chain allows")
+                write!(
+                    f,
+                    "target above limit: {target} is easier than the chain allows"
+                )
             }
             Rule::HashAboveTarget { target } => {
-                write!(f, "not enough work: the block hash is above its target {target}")
+                write!(
+                    f,
+                    "not enough work: the block hash is above its target {target}"
+                )
             }
-            Rule::TimeTooOld { time, median_time_past } => write!(
+            Rule::TimeTooOld {
+                time,
+                median_time_past,
+            } => write!(
                 f,
                 "time too old: {time} is not after {median_time_past}, the median of the \
                  previous blocks"
@@ -210,11 +222,17 @@ pub fn check_header(
     ctx: &Context,
 ) -> Result<(), Rule> {
     if header.prev_blockhash != ctx.prev_hash {
-        return Err(Rule::BrokenLink { expected: ctx.prev_hash, found: header.prev_blockhash });
+        return Err(Rule::BrokenLink {
+            expected: ctx.prev_hash,
+            found: header.prev_blockhash,
+        });
     }
     if let Some(expected) = ctx.expected_bits {
         if header.bits != expected {
-            return Err(Rule::WrongDifficulty { expected, found: header.bits });
+            return Err(Rule::WrongDifficulty {
+                expected,
+                found: header.bits,
+            });
         }
     }
     let target = header.bits.to_target().map_err(Rule::BadTarget)?;
@@ -230,7 +248,10 @@ pub fn check_header(
 fn check_time(params: &ChainParams, time: u32, ctx: &Context) -> Result<(), Rule> {
     if let Some(median_time_past) = ctx.median_time_past {
         if time <= median_time_past {
-            return Err(Rule::TimeTooOld { time, median_time_past });
+            return Err(Rule::TimeTooOld {
+                time,
+                median_time_past,
+            });
         }
     }
     let limit = u64::from(ctx.now) + u64::from(params.max_future_drift);
@@ -247,11 +268,17 @@ fn check_time(params: &ChainParams, time: u32, ctx: &Context) -> Result<(), Rule
 pub fn check_body(params: &ChainParams, block: &Block) -> Result<(), Rule> {
     let size = block.encoded_size();
     if size > params.max_block_size {
-        return Err(Rule::TooLarge { size, max: params.max_block_size });
+        return Err(Rule::TooLarge {
+            size,
+            max: params.max_block_size,
+        });
     }
     let records = block.compute_merkle_root();
     if records != block.header.merkle_root {
-        return Err(Rule::RecordsMismatch { header: block.header.merkle_root, records });
+        return Err(Rule::RecordsMismatch {
+            header: block.header.merkle_root,
+            records,
+        });
     }
     Ok(())
 }
@@ -415,7 +442,11 @@ impl<'p> Verifier<'p> {
         for (index, chunk) in blocks.chunks(BATCH).enumerate() {
             // Hash headers and check bodies on all cores; the walk below stays in order.
             let checked = parallel_map(chunk, self.threads, |block| {
-                let body = if check_records { check_body(params, block).err() } else { None };
+                let body = if check_records {
+                    check_body(params, block).err()
+                } else {
+                    None
+                };
                 (block.block_hash(), body)
             });
             for (offset, (block, (hash, body))) in chunk.iter().zip(checked).enumerate() {
@@ -473,7 +504,11 @@ impl<'p> Verifier<'p> {
             Some((bits, work)) if bits == header.bits => work,
             _ => {
                 // A checkpoint or genesis with unusable bits adds no work rather than failing.
-                let work = header.bits.to_target().map(Target::work).unwrap_or(Work::ZERO);
+                let work = header
+                    .bits
+                    .to_target()
+                    .map(Target::work)
+                    .unwrap_or(Work::ZERO);
                 self.last_work = Some((header.bits, work));
                 work
             }
@@ -546,7 +581,11 @@ fn parallel_map<T: Sync, U: Send>(
             .collect();
         handles
             .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     })
 }

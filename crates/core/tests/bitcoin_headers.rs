@@ -14,7 +14,9 @@ use proptest::prelude::*;
 const NOW: u32 = 2_000_000_000;
 
 fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(name)
 }
 
 /// Reads a file of hex headers, one a line; a leading line of digits only is the start height.
@@ -38,7 +40,11 @@ fn read_hex_headers(name: &str) -> (u64, Vec<[u8; 80]>) {
     (start, headers)
 }
 
-fn verify_file(name: &str, start: u64, headers: &[[u8; 80]]) -> Result<u64, ironchain_core::InvalidBlock> {
+fn verify_file(
+    name: &str,
+    start: u64,
+    headers: &[[u8; 80]],
+) -> Result<u64, ironchain_core::InvalidBlock> {
     let params = ChainParams::bitcoin();
     let mut verifier = if start == 0 {
         Verifier::new(&params, NOW)
@@ -58,7 +64,9 @@ fn mainnet_headers_from_genesis_verify_with_their_known_chainwork() {
     assert_eq!(start, 0);
     let params = ChainParams::bitcoin();
     let mut verifier = Verifier::new(&params, NOW);
-    verifier.push_raw_headers(&headers).expect("real headers are valid");
+    verifier
+        .push_raw_headers(&headers)
+        .expect("real headers are valid");
     let summary = verifier.summary().expect("accepted");
     assert_eq!(summary.height, 9999);
     assert_eq!(
@@ -66,7 +74,10 @@ fn mainnet_headers_from_genesis_verify_with_their_known_chainwork() {
         "00000000fbc97cc6c599ce9c24dd4a2243e2bfd518eda56e1d5e47d29e29c3a7"
     );
     // Every block to 9999 is at difficulty 1, which is 0x100010001 of work each.
-    assert_eq!(summary.work, Work::from_u256(ruint::aliases::U256::from(10_000u64 * 0x1_0001_0001)));
+    assert_eq!(
+        summary.work,
+        Work::from_u256(ruint::aliases::U256::from(10_000u64 * 0x1_0001_0001))
+    );
 }
 
 #[test]
@@ -94,11 +105,15 @@ fn boundary_file(kind: &str, height: u64) -> Vec<u8> {
 fn every_mainnet_retarget_to_832608_matches_the_rule_and_adds_the_known_work() {
     let params = ChainParams::bitcoin();
     let header = |height| {
-        let bytes: [u8; 80] = boundary_file("headers", height).try_into().expect("80 bytes");
+        let bytes: [u8; 80] = boundary_file("headers", height)
+            .try_into()
+            .expect("80 bytes");
         Header::from_bytes(&bytes)
     };
     let chainwork = |height| {
-        let bytes: [u8; 32] = boundary_file("chainwork", height).try_into().expect("32 bytes");
+        let bytes: [u8; 32] = boundary_file("chainwork", height)
+            .try_into()
+            .expect("32 bytes");
         Work::from_be_bytes(bytes)
     };
     let mut clamped = 0;
@@ -110,14 +125,21 @@ fn every_mainnet_retarget_to_832608_matches_the_rule_and_adds_the_known_work() {
         assert_eq!(expected, next.bits, "retarget at {height}");
         // The chainwork files say how much work block `height` added.
         let work = next.bits.to_target().expect("valid").work();
-        assert_eq!(chainwork(height - 1) + work, chainwork(height), "work at {height}");
+        assert_eq!(
+            chainwork(height - 1) + work,
+            chainwork(height),
+            "work at {height}"
+        );
         if i64::from(last.time) - i64::from(first.time) < 302_400 {
             clamped += 1;
         }
     }
     // Height 68544 is the only retarget in Bitcoin's history that hit the 4x clamp.
     assert_eq!(clamped, 1);
-    assert_eq!(header(68_544).bits, CompactTarget::from_consensus(0x1c01_68fd));
+    assert_eq!(
+        header(68_544).bits,
+        CompactTarget::from_consensus(0x1c01_68fd)
+    );
 }
 
 proptest! {

@@ -61,13 +61,19 @@ fn compact_overflow_is_reported_and_rejected() {
 #[test]
 fn encode_never_sets_the_sign_bit_for_a_positive_value() {
     // Bitcoin Core: num = 0x80; GetCompact() == 0x02008000.
-    assert_eq!(CompactTarget::encode(U256::from(0x80u32), false).to_consensus(), 0x0200_8000);
+    assert_eq!(
+        CompactTarget::encode(U256::from(0x80u32), false).to_consensus(),
+        0x0200_8000
+    );
 }
 
 #[test]
 fn negative_and_zero_targets_are_rejected() {
     let negative = CompactTarget::from_consensus(0x04923456);
-    assert_eq!(negative.to_target(), Err(CompactTargetError::Negative(negative)));
+    assert_eq!(
+        negative.to_target(),
+        Err(CompactTargetError::Negative(negative))
+    );
     let zero = CompactTarget::from_consensus(0x0100_3456);
     assert_eq!(zero.to_target(), Err(CompactTargetError::Zero(zero)));
 }
@@ -75,7 +81,9 @@ fn negative_and_zero_targets_are_rejected() {
 #[test]
 fn bitcoin_pow_limit_decodes_to_its_known_target() {
     // Bitcoin Core chainparams.cpp: powLimit = 00000000ffff0000...0 and genesis nBits 0x1d00ffff.
-    let target = CompactTarget::from_consensus(0x1d00_ffff).to_target().expect("valid");
+    let target = CompactTarget::from_consensus(0x1d00_ffff)
+        .to_target()
+        .expect("valid");
     assert_eq!(target.to_u256(), u256("ffff") << 208);
     assert_eq!(target.to_compact_lossy().to_consensus(), 0x1d00_ffff);
 }
@@ -83,7 +91,9 @@ fn bitcoin_pow_limit_decodes_to_its_known_target() {
 #[test]
 fn work_of_difficulty_one_is_0x100010001() {
     // Every Bitcoin block at 0x1d00ffff adds 0x100010001 to chainwork (getblockheader of block 1).
-    let target = CompactTarget::from_consensus(0x1d00_ffff).to_target().expect("valid");
+    let target = CompactTarget::from_consensus(0x1d00_ffff)
+        .to_target()
+        .expect("valid");
     assert_eq!(target.work().to_u256(), U256::from(0x1_0001_0001u64));
     assert_eq!(format!("{}", target.work()), "0x100010001");
 }
