@@ -126,6 +126,52 @@ impl ChainParams {
         }
     }
 
+    /// A chain of the user's own: the easiest block needs about 2^`difficulty_bits` hashes,
+    /// blocks aim to be `target_spacing` seconds apart and difficulty retargets every
+    /// `retarget_interval` blocks. Its genesis block is mined here, on `threads` threads, at
+    /// the proof-of-work limit (the same genesis for the same arguments).
+    ///
+    /// # Panics
+    /// Panics if `difficulty_bits` is above 255 or `retarget_interval` or `target_spacing` is 0.
+    pub fn custom(
+        name: &str,
+        difficulty_bits: u8,
+        target_spacing: u32,
+        retarget_interval: u32,
+        threads: usize,
+    ) -> Self {
+        assert!(target_spacing > 0 && retarget_interval > 0, "spacing and interval are positive");
+        let limit = Target::from_u256(ruint::aliases::U256::MAX >> usize::from(difficulty_bits));
+        // The limit is what its compact form decodes to, so genesis bits encode it exactly.
+        let bits = limit.to_compact_lossy();
+        let pow_limit = bits.to_target().expect("a compact form of a positive target is valid");
+        let records = vec![format!("ironchain genesis of {name}").into_bytes()];
+        let header = Header {
+            version: 1,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root: merkle::root(&records),
+            time: 1_764_000_000,
+            bits,
+            nonce: 0,
+        };
+        let job = crate::miner::MineJob { header, target: pow_limit, max_time: u32::MAX, threads };
+        let header = match crate::miner::mine(&job, &crate::miner::MineControl::new()) {
+            crate::miner::MineOutcome::Found(header) => header,
+            // Every nonce at every time to 2106 missing a target this easy cannot happen.
+            other => panic!("mining a genesis block at 2^-{difficulty_bits} failed: {other:?}"),
+        };
+        Self {
+            name: name.into(),
+            genesis: Block::new(header, records),
+            pow_limit,
+            target_spacing,
+            retarget_interval,
+            max_block_size: 1 << 20,
+            median_time_span: 11,
+            max_future_drift: 2 * 60 * 60,
+        }
+    }
+
     /// Returns the genesis block's hash, which identifies the chain.
     pub fn genesis_hash(&self) -> BlockHash {
         self.genesis.block_hash()
@@ -158,6 +204,15 @@ mod tests {
             params.genesis.header.bits
         );
         assert_eq!(params.target_timespan(), 1_209_600);
+    }
+
+    #[test]
+    fn custom_chain_genesis_meets_its_limit_and_is_the_same_every_time() {
+        let params = ChainParams::custom("mine", 12, 5, 20, 2);
+        assert!(params.pow_limit.is_met_by(params.genesis_hash()));
+        assert_eq!(params.genesis.header.bits, params.pow_limit.to_compact_lossy());
+        assert_eq!(ChainParams::custom("mine", 12, 5, 20, 1), params);
+        assert_ne!(ChainParams::custom("other", 12, 5, 20, 1).genesis_hash(), params.genesis_hash());
     }
 
     #[test]
