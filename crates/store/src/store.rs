@@ -232,16 +232,26 @@ impl Store {
                 dir: dir.to_owned(),
             });
         }
-        let db = builder().open(&path).map_err(|error| match error {
-            redb::DatabaseError::DatabaseAlreadyOpen => OpenError::Locked {
+        // redb trusts its own page structure: a file damaged behind its back can make it panic
+        // while opening rather than return an error. Report that as damage.
+        let opened = std::panic::catch_unwind(|| {
+            let db = builder().open(&path).map_err(|error| match error {
+                redb::DatabaseError::DatabaseAlreadyOpen => OpenError::Locked {
+                    dir: dir.to_owned(),
+                },
+                other => OpenError::Unreadable {
+                    dir: dir.to_owned(),
+                    source: other.into(),
+                },
+            })?;
+            Store::load(db, Some(dir.to_owned()), options)
+        });
+        opened.unwrap_or_else(|panic| {
+            Err(OpenError::Unreadable {
                 dir: dir.to_owned(),
-            },
-            other => OpenError::Unreadable {
-                dir: dir.to_owned(),
-                source: other.into(),
-            },
-        })?;
-        Store::load(db, Some(dir.to_owned()), options)
+                source: DbError::Corrupt(crate::verify::panic_message(&panic)),
+            })
+        })
     }
 
     /// Opens a chain on a custom redb storage backend, as [`Store::open_with`] does.

@@ -18,7 +18,7 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use crate::codec::TipInfo;
 use crate::error::{DbError, ExportError, ImportError};
-use crate::store::{BLOCKS, HASHES, META, Store, read_tip};
+use crate::store::{BLOCKS, META, Store, read_tip};
 use crate::write::{Writer, begin};
 
 /// The first bytes of an export.
@@ -88,7 +88,6 @@ impl Store {
         let report = {
             let mut writer = Writer::open(&self.params, &txn)?;
             let stored_tip = writer.tail.tip.height;
-            let hashes = txn.open_table(HASHES)?;
             let (mut height, mut known, mut appended) = (0u64, 0u64, 0u64);
             let mut buffer = Vec::new();
             while let Some(len) = read_len(input)? {
@@ -108,7 +107,7 @@ impl Store {
                     });
                 }
                 if height <= stored_tip {
-                    let stored = hashes.get(height)?.map(|h| *h.value());
+                    let stored = writer.hashes.get(height)?.map(|h| *h.value());
                     if stored != Some(hash.to_byte_array()) {
                         return Err(ImportError::Diverges { height });
                     }
@@ -119,7 +118,6 @@ impl Store {
                 }
                 height += 1;
             }
-            drop(hashes);
             ImportReport {
                 known,
                 appended,

@@ -39,7 +39,13 @@ impl Store {
         now: u32,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ChainSummary, VerifyError> {
-        let result = self.check_chain(mode, now, progress);
+        // redb trusts its own page structure: a file damaged behind its back can make it panic
+        // (an `unreachable!` in a B-tree descent) rather than return an error. Verification is
+        // where damage is expected, so a panic here is reported as damage, never passed on.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.check_chain(mode, now, progress)
+        }))
+        .unwrap_or_else(|panic| Err(VerifyError::Db(DbError::Corrupt(panic_message(&panic)))));
         match &result {
             Ok(summary) => {
                 self.set_read_only(false);
@@ -176,4 +182,14 @@ impl Store {
         }
         Ok(summary)
     }
+}
+
+/// Describes a panic caught from the database as damage.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("the database's structure is damaged (redb failed: {detail})")
 }
