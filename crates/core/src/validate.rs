@@ -92,6 +92,25 @@ pub enum Rule {
     },
 }
 
+impl Rule {
+    /// Returns a short stable name for the rule, for JSON output and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rule::BadGenesis { .. } => "bad-genesis",
+            Rule::HeaderChanged { .. } => "header-changed",
+            Rule::BrokenLink { .. } => "broken-link",
+            Rule::WrongDifficulty { .. } => "wrong-difficulty",
+            Rule::BadTarget(_) => "bad-target",
+            Rule::TargetAboveLimit { .. } => "target-above-limit",
+            Rule::HashAboveTarget { .. } => "not-enough-work",
+            Rule::TimeTooOld { .. } => "time-too-old",
+            Rule::TimeTooNew { .. } => "time-too-new",
+            Rule::TooLarge { .. } => "too-large",
+            Rule::RecordsMismatch { .. } => "records-altered",
+        }
+    }
+}
+
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
