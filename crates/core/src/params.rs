@@ -140,11 +140,16 @@ impl ChainParams {
         retarget_interval: u32,
         threads: usize,
     ) -> Self {
-        assert!(target_spacing > 0 && retarget_interval > 0, "spacing and interval are positive");
+        assert!(
+            target_spacing > 0 && retarget_interval > 0,
+            "spacing and interval are positive"
+        );
         let limit = Target::from_u256(ruint::aliases::U256::MAX >> usize::from(difficulty_bits));
         // The limit is what its compact form decodes to, so genesis bits encode it exactly.
         let bits = limit.to_compact_lossy();
-        let pow_limit = bits.to_target().expect("a compact form of a positive target is valid");
+        let pow_limit = bits
+            .to_target()
+            .expect("a compact form of a positive target is valid");
         let records = vec![format!("ironchain genesis of {name}").into_bytes()];
         let header = Header {
             version: 1,
@@ -154,7 +159,12 @@ impl ChainParams {
             bits,
             nonce: 0,
         };
-        let job = crate::miner::MineJob { header, target: pow_limit, max_time: u32::MAX, threads };
+        let job = crate::miner::MineJob {
+            header,
+            target: pow_limit,
+            max_time: u32::MAX,
+            threads,
+        };
         let header = match crate::miner::mine(&job, &crate::miner::MineControl::new()) {
             crate::miner::MineOutcome::Found(header) => header,
             // Every nonce at every time to 2106 missing a target this easy cannot happen.
@@ -210,9 +220,15 @@ mod tests {
     fn custom_chain_genesis_meets_its_limit_and_is_the_same_every_time() {
         let params = ChainParams::custom("mine", 12, 5, 20, 2);
         assert!(params.pow_limit.is_met_by(params.genesis_hash()));
-        assert_eq!(params.genesis.header.bits, params.pow_limit.to_compact_lossy());
+        assert_eq!(
+            params.genesis.header.bits,
+            params.pow_limit.to_compact_lossy()
+        );
         assert_eq!(ChainParams::custom("mine", 12, 5, 20, 1), params);
-        assert_ne!(ChainParams::custom("other", 12, 5, 20, 1).genesis_hash(), params.genesis_hash());
+        assert_ne!(
+            ChainParams::custom("other", 12, 5, 20, 1).genesis_hash(),
+            params.genesis_hash()
+        );
     }
 
     #[test]

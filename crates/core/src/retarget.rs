@@ -19,7 +19,7 @@ use crate::pow::CompactTarget;
 /// Returns true if the block at `height` is the first of a new period, whose `bits` are
 /// recomputed.
 pub fn is_retarget_height(params: &ChainParams, height: u64) -> bool {
-    height != 0 && height % u64::from(params.retarget_interval) == 0
+    height != 0 && height.is_multiple_of(u64::from(params.retarget_interval))
 }
 
 /// Returns the height of the first block of the period that ends just before `height`: the block

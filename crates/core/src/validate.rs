@@ -246,13 +246,13 @@ pub fn check_header(
             found: header.prev_blockhash,
         });
     }
-    if let Some(expected) = ctx.expected_bits {
-        if header.bits != expected {
-            return Err(Rule::WrongDifficulty {
-                expected,
-                found: header.bits,
-            });
-        }
+    if let Some(expected) = ctx.expected_bits
+        && header.bits != expected
+    {
+        return Err(Rule::WrongDifficulty {
+            expected,
+            found: header.bits,
+        });
     }
     let target = header.bits.to_target().map_err(Rule::BadTarget)?;
     if target > params.pow_limit {
@@ -265,13 +265,13 @@ pub fn check_header(
 }
 
 fn check_time(params: &ChainParams, time: u32, ctx: &Context) -> Result<(), Rule> {
-    if let Some(median_time_past) = ctx.median_time_past {
-        if time <= median_time_past {
-            return Err(Rule::TimeTooOld {
-                time,
-                median_time_past,
-            });
-        }
+    if let Some(median_time_past) = ctx.median_time_past
+        && time <= median_time_past
+    {
+        return Err(Rule::TimeTooOld {
+            time,
+            median_time_past,
+        });
     }
     let limit = u64::from(ctx.now) + u64::from(params.max_future_drift);
     if u64::from(time) > limit {
@@ -487,10 +487,10 @@ impl<'p> Verifier<'p> {
     ) -> Result<(), InvalidBlock> {
         let height = self.next_height;
         let fail = |rule| InvalidBlock { height, hash, rule };
-        if let Some(recorded) = recorded {
-            if recorded != hash {
-                return Err(fail(Rule::HeaderChanged { recorded }));
-            }
+        if let Some(recorded) = recorded
+            && recorded != hash
+        {
+            return Err(fail(Rule::HeaderChanged { recorded }));
         }
         match self.context() {
             None => {
@@ -511,7 +511,7 @@ impl<'p> Verifier<'p> {
     /// Makes `header` the parent of the next block, updating the history the rules need.
     fn accept(&mut self, header: &Header, hash: BlockHash) {
         let height = self.next_height;
-        if height % u64::from(self.params.retarget_interval) == 0 {
+        if height.is_multiple_of(u64::from(self.params.retarget_interval)) {
             self.period_start_time = Some(header.time);
         }
         if self.recent_times.len() == self.params.median_time_span {
