@@ -2,7 +2,8 @@
 //! every rule and every byte layout lives in those crates, not here.
 //!
 //! Exit codes: 0 success; 1 the command failed (bad input, I/O, a refused operation);
-//! 2 usage error (clap); 3 verification found an invalid block.
+//! 2 usage error (clap); 3 verification found an invalid block (or a proof is invalid);
+//! 130 interrupted by Ctrl-C after stopping cleanly (everything committed is kept).
 
 #![deny(unsafe_code)]
 
@@ -42,6 +43,28 @@ enum Command {
     Headers(cmd::headers::Command),
     /// Measure hash rates and verification speed, side by side, as ratios.
     Bench(cmd::bench::Args),
+    /// Create a chain in the data directory.
+    Init(cmd::init::Args),
+    /// Add records to the durable pool (accepted = on disk, mined exactly once).
+    Add(cmd::add::Args),
+    /// Show the latest blocks and the pool.
+    Log(cmd::log::Args),
+    /// Show one block's header and records.
+    Show(cmd::show::Args),
+    /// Verify the stored chain; exit code 3 names an invalid block.
+    Verify(cmd::verify::Args),
+    /// Print an inclusion proof of a record (JSON).
+    Prove(cmd::prove::Args),
+    /// Check an inclusion proof against its header; no chain needed. Exit code 3 if invalid.
+    CheckProof(cmd::check_proof::Args),
+    /// Write the chain to a file as a stream of canonical blocks.
+    Export(cmd::export::Args),
+    /// Append the blocks of an export, validating all before committing any.
+    Import(cmd::import::Args),
+    /// TEACHING TOOL: change a stored block behind the chain's back.
+    Tamper(cmd::tamper::Args),
+    /// Cut a damaged chain back to its last good block (asks first).
+    Repair(cmd::repair::Args),
 }
 
 /// How a command ended, when it did not fail outright.
@@ -51,6 +74,8 @@ pub enum Outcome {
     Ok,
     /// Verification named an invalid block (exit code 3).
     Invalid,
+    /// Ctrl-C stopped the command cleanly (exit code 130).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
@@ -64,10 +89,22 @@ fn main() -> ExitCode {
         Command::Mine(ref args) => cmd::mine::run(&cli, args),
         Command::Headers(ref command) => cmd::headers::run(&cli, command),
         Command::Bench(ref args) => cmd::bench::run(&cli, args),
+        Command::Init(ref args) => cmd::init::run(&cli, args),
+        Command::Add(ref args) => cmd::add::run(&cli, args),
+        Command::Log(ref args) => cmd::log::run(&cli, args),
+        Command::Show(ref args) => cmd::show::run(&cli, args),
+        Command::Verify(ref args) => cmd::verify::run(&cli, args),
+        Command::Prove(ref args) => cmd::prove::run(&cli, args),
+        Command::CheckProof(ref args) => cmd::check_proof::run(&cli, args),
+        Command::Export(ref args) => cmd::export::run(&cli, args),
+        Command::Import(ref args) => cmd::import::run(&cli, args),
+        Command::Tamper(ref args) => cmd::tamper::run(&cli, args),
+        Command::Repair(ref args) => cmd::repair::run(&cli, args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Invalid) => ExitCode::from(3),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(error) => {
             if cli.json {
                 let message = format!("{error:#}");

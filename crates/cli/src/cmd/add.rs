@@ -26,10 +26,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     for text in &args.texts {
         if text == "-" {
             let mut input = Vec::new();
-            std::io::stdin().read_to_end(&mut input).context("cannot read stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .context("cannot read stdin")?;
             if args.lines {
                 records.extend(
-                    input.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec),
+                    input
+                        .split(|b| *b == b'\n')
+                        .filter(|l| !l.is_empty())
+                        .map(<[u8]>::to_vec),
                 );
             } else {
                 records.push(input);
@@ -39,7 +44,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     for path in &args.files {
-        records.push(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
+        records
+            .push(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
     }
     if records.is_empty() {
         bail!("nothing to add: give TEXT, --file PATH or - for stdin");

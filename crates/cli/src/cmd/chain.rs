@@ -20,7 +20,10 @@ pub fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens the chain with `mode` verification, returning the verdict alongside.
-pub fn open(cli: &Cli, mode: VerifyMode) -> anyhow::Result<(Store, Result<ChainSummary, BadBlock>)> {
+pub fn open(
+    cli: &Cli,
+    mode: VerifyMode,
+) -> anyhow::Result<(Store, Result<ChainSummary, BadBlock>)> {
     let dir = data_dir(cli)?;
     let opened = Store::open(&dir, mode)?;
     Ok((opened.store, opened.verification))
@@ -42,7 +45,11 @@ pub fn open_writable(cli: &Cli) -> anyhow::Result<Store> {
 /// Shows a record as text if it is printable UTF-8, otherwise as hex.
 pub fn record_text(record: &[u8]) -> String {
     match std::str::from_utf8(record) {
-        Ok(text) if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+        Ok(text)
+            if !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t') =>
+        {
             text.to_owned()
         }
         _ => format!("0x{}", hex::encode(record)),

@@ -28,14 +28,18 @@ struct ProofFile {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     let text = match &args.file {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
         None => {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read stdin")?;
             text
         }
     };
-    let file: ProofFile = serde_json::from_str(&text).context("not a proof from `ironchain prove`")?;
+    let file: ProofFile =
+        serde_json::from_str(&text).context("not a proof from `ironchain prove`")?;
     let raw = hex::decode(&file.header).context("the header is not hex")?;
     let Ok(raw) = <[u8; 80]>::try_from(raw.as_slice()) else {
         bail!("the header is {} bytes; a header is 80", raw.len());
@@ -51,9 +55,18 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         }));
     } else {
         match &verdict {
-            Ok(()) => println!("valid: the record is leaf {} of {} in block {}", file.proof.leaf_index, file.proof.tree_size, header.block_hash()),
+            Ok(()) => println!(
+                "valid: the record is leaf {} of {} in block {}",
+                file.proof.leaf_index,
+                file.proof.tree_size,
+                header.block_hash()
+            ),
             Err(error) => println!("INVALID: {error}"),
         }
     }
-    Ok(if verdict.is_ok() { Outcome::Ok } else { Outcome::Invalid })
+    Ok(if verdict.is_ok() {
+        Outcome::Ok
+    } else {
+        Outcome::Invalid
+    })
 }

@@ -18,7 +18,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     let from = tip.height.saturating_sub(args.limit.saturating_sub(1));
     let mut rows = Vec::new();
     for height in (from..=tip.height).rev() {
-        let Some(block) = store.block_at(height)? else { continue };
+        let Some(block) = store.block_at(height)? else {
+            continue;
+        };
         rows.push((height, block));
     }
     let (pending, pending_bytes) = store.pool_stats()?;
@@ -38,10 +40,21 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         }));
         return Ok(Outcome::Ok);
     }
-    println!("chain {:?}: height {}, {pending} records pending ({pending_bytes} bytes)", store.params().name, tip.height);
-    println!("{:>7}  {:<64}  {:>10}  {:>7}  first record", "height", "hash", "time", "records");
+    println!(
+        "chain {:?}: height {}, {pending} records pending ({pending_bytes} bytes)",
+        store.params().name,
+        tip.height
+    );
+    println!(
+        "{:>7}  {:<64}  {:>10}  {:>7}  first record",
+        "height", "hash", "time", "records"
+    );
     for (height, block) in rows {
-        let first = block.records.first().map(|r| record_text(r)).unwrap_or_default();
+        let first = block
+            .records
+            .first()
+            .map(|r| record_text(r))
+            .unwrap_or_default();
         let first: String = first.chars().take(40).collect();
         println!(
             "{height:>7}  {}  {:>10}  {:>7}  {first}",

@@ -5,7 +5,6 @@
 
 use std::time::Instant;
 
-use anyhow::bail;
 use ironchain_core::miner::MineControl;
 use ironchain_core::validate::default_threads;
 use ironchain_core::{Blockchain, ChainParams};
@@ -24,6 +23,9 @@ pub struct Args {
     /// Mine a throwaway chain in memory instead of the stored one.
     #[arg(long)]
     in_memory: bool,
+    /// On the stored chain: mine until no record is pending (instead of --blocks).
+    #[arg(long, conflicts_with_all = ["in_memory", "blocks"])]
+    until_empty: bool,
     /// With --in-memory: the difficulty, as the number of leading zero bits the easiest block's
     /// hash needs (each bit doubles the expected hashes).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(1..=40))]
@@ -32,7 +34,12 @@ pub struct Args {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     if !args.in_memory {
-        bail!("no store is available yet: use `ironchain mine --in-memory`");
+        let blocks = (!args.until_empty).then_some(args.blocks);
+        let plan = super::mine_store::Plan {
+            blocks,
+            threads: args.threads,
+        };
+        return super::mine_store::run(cli, plan);
     }
     mine_in_memory(cli, args)
 }

@@ -39,7 +39,11 @@ pub fn run(cli: &Cli, plan: Plan) -> anyhow::Result<Outcome> {
         Some(n) => n,
         None => store.pool_stats()?.0.max(1),
     };
-    let bar = if cli.json { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    let bar = if cli.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} blocks  {msg}")
             .expect("the template is valid"),
@@ -56,7 +60,12 @@ pub fn run(cli: &Cli, plan: Plan) -> anyhow::Result<Outcome> {
             _ => {}
         }
         let template = store.template(unix_now())?;
-        let expected = template.header.bits.to_target().map(|t| t.work().to_f64()).unwrap_or(0.0);
+        let expected = template
+            .header
+            .bits
+            .to_target()
+            .map(|t| t.work().to_f64())
+            .unwrap_or(0.0);
         let result = std::thread::scope(|scope| {
             let miner = scope.spawn(|| store.mine_next(threads, &control, unix_now()));
             while !miner.is_finished() {
@@ -70,7 +79,9 @@ pub fn run(cli: &Cli, plan: Plan) -> anyhow::Result<Outcome> {
                 ));
                 std::thread::sleep(Duration::from_millis(50));
             }
-            miner.join().map_err(|_| anyhow::anyhow!("the miner thread panicked"))
+            miner
+                .join()
+                .map_err(|_| anyhow::anyhow!("the miner thread panicked"))
         })?;
         match result {
             Ok(block) => {
@@ -113,8 +124,16 @@ pub fn run(cli: &Cli, plan: Plan) -> anyhow::Result<Outcome> {
             mined.len(),
             count(control.hashes()),
             rate_text(control.hashes() as f64 / seconds.max(1e-9)),
-            if interrupted { "; interrupted, nothing lost" } else { "" }
+            if interrupted {
+                "; interrupted, nothing lost"
+            } else {
+                ""
+            }
         );
     }
-    Ok(if interrupted { Outcome::Interrupted } else { Outcome::Ok })
+    Ok(if interrupted {
+        Outcome::Interrupted
+    } else {
+        Outcome::Ok
+    })
 }

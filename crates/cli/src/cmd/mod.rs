@@ -4,3 +4,18 @@ pub mod bench;
 pub mod demo;
 pub mod headers;
 pub mod mine;
+
+// The stored chain's commands (issue 3).
+pub mod add;
+pub mod chain;
+pub mod check_proof;
+pub mod export;
+pub mod import;
+pub mod init;
+pub mod log;
+pub mod mine_store;
+pub mod prove;
+pub mod repair;
+pub mod show;
+pub mod tamper;
+pub mod verify;

@@ -20,10 +20,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     let _ = cli;
     let (store, _) = open(cli, VerifyMode::None)?;
     let Some(block) = store.block_at(args.height)? else {
-        bail!("no block at height {} (the tip is at {})", args.height, store.tip()?.height);
+        bail!(
+            "no block at height {} (the tip is at {})",
+            args.height,
+            store.tip()?.height
+        );
     };
     let Some(proof) = InclusionProof::new(&block.records, args.index) else {
-        bail!("block {} has {} records: there is no record {}", args.height, block.records.len(), args.index);
+        bail!(
+            "block {} has {} records: there is no record {}",
+            args.height,
+            block.records.len(),
+            args.index
+        );
     };
     // The proof is JSON whatever --json says: it is meant to be saved and checked.
     let out = serde_json::json!({

@@ -29,14 +29,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
             if cli.json {
                 print_json(&serde_json::json!({ "repaired": false, "height": summary.height }));
             } else {
-                println!("nothing to repair: the chain verifies up to height {}", summary.height);
+                println!(
+                    "nothing to repair: the chain verifies up to height {}",
+                    summary.height
+                );
             }
             return Ok(Outcome::Ok);
         }
         Err(bad) => bad,
     };
     if bad.height == 0 {
-        bail!("the genesis block itself is bad ({bad}): this is not this chain's data; restore a backup or `ironchain import` an export");
+        bail!(
+            "the genesis block itself is bad ({bad}): this is not this chain's data; restore a backup or `ironchain import` an export"
+        );
     }
     let keep = bad.height - 1;
     let tip = store.tip()?.height;

@@ -25,7 +25,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         store.block_by_hash(&hash)?
     };
     let Some((height, block)) = found else {
-        bail!("no block {} in this chain (its tip is at height {})", args.block, store.tip()?.height);
+        bail!(
+            "no block {} in this chain (its tip is at height {})",
+            args.block,
+            store.tip()?.height
+        );
     };
     let header = &block.header;
     if cli.json {
@@ -41,7 +45,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     }
     println!("block {height}  {}", block.block_hash());
     println!("  previous     {}", header.prev_blockhash);
-    println!("  merkle root  {}{}", header.merkle_root, if block.merkle_root_matches() { "" } else { "  (DOES NOT MATCH the records)" });
+    println!(
+        "  merkle root  {}{}",
+        header.merkle_root,
+        if block.merkle_root_matches() {
+            ""
+        } else {
+            "  (DOES NOT MATCH the records)"
+        }
+    );
     println!("  time         {}", header.time);
     println!("  bits         {}", header.bits);
     println!("  nonce        {}", header.nonce);

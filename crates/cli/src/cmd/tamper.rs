@@ -49,7 +49,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     if let Some(bit) = args.flip_bit {
         let len = store.raw_block_at(args.height)?.map_or(0, |b| b.len());
         if bit >= len * 8 {
-            bail!("block {} is stored in {len} bytes: bit {bit} is outside it", args.height);
+            bail!(
+                "block {} is stored in {len} bytes: bit {bit} is outside it",
+                args.height
+            );
         }
         store.tamper_raw(args.height, |bytes| bytes[bit / 8] ^= 1 << (bit % 8))?;
         changed.push(format!("bit {bit} flipped"));
@@ -61,12 +64,17 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     if changed.is_empty() {
-        bail!("nothing to change: give --record INDEX --text TEXT, --header-time SECS, --flip-bit N or --remine");
+        bail!(
+            "nothing to change: give --record INDEX --text TEXT, --header-time SECS, --flip-bit N or --remine"
+        );
     }
     if cli.json {
         print_json(&serde_json::json!({ "height": args.height, "changes": changed }));
     } else {
-        eprintln!("TEACHING TOOL: block {} was changed behind the chain's back:", args.height);
+        eprintln!(
+            "TEACHING TOOL: block {} was changed behind the chain's back:",
+            args.height
+        );
         for change in &changed {
             eprintln!("  {change}");
         }

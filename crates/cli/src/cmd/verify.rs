@@ -16,8 +16,16 @@ pub struct Args {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     let (store, _) = open(cli, VerifyMode::None)?;
-    let mode = if args.full { VerifyMode::Full } else { VerifyMode::Quick };
-    let bar = if cli.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    let mode = if args.full {
+        VerifyMode::Full
+    } else {
+        VerifyMode::Quick
+    };
+    let bar = if cli.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
     bar.set_style(
         ProgressStyle::with_template("verifying {bar:30} {pos}/{len} blocks")
             .expect("the template is valid"),
