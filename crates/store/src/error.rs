@@ -222,9 +222,10 @@ impl From<InvalidBlock> for BadBlock {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// The chain has a bad block; the store is now read-only.
+    /// The chain has a bad block; the store is now read-only. (Boxed: a rule carries 256-bit
+    /// targets, and errors should stay small on the happy path.)
     #[error(transparent)]
-    Bad(#[from] BadBlock),
+    Bad(Box<BadBlock>),
     /// The database failed while reading.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -436,3 +437,9 @@ db_errors_for!(
     ImportError,
     TamperError
 );
+
+impl From<BadBlock> for VerifyError {
+    fn from(bad: BadBlock) -> Self {
+        VerifyError::Bad(Box::new(bad))
+    }
+}

@@ -329,7 +329,7 @@ impl Store {
             }
             mode => match store.verify_with_progress(mode, now, &mut |_, _| {}) {
                 Ok(summary) => Ok(summary),
-                Err(crate::VerifyError::Bad(bad)) => Err(bad),
+                Err(crate::VerifyError::Bad(bad)) => Err(*bad),
                 Err(crate::VerifyError::Db(error)) => return Err(unreadable(error)),
             },
         };
