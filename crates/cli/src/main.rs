@@ -17,7 +17,15 @@ use clap::{Parser, Subcommand};
 
 /// ironchain: a proof-of-work blockchain you can read, run and attack.
 #[derive(Debug, Parser)]
-#[command(name = "ironchain", version, about, long_about = None)]
+#[command(
+    name = "ironchain",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success; 1 the command failed (the message says why and the fix); \
+                  2 usage error; 3 verification found an invalid block or proof; \
+                  130 stopped by Ctrl-C, everything committed kept."
+)]
 pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
