@@ -31,6 +31,14 @@ fn demo_catches_the_change_then_the_broken_link_then_loses_on_work() {
     assert_eq!(report["verify_forged"]["ok"], true);
     assert!(report["honest_new_blocks"].as_u64().expect("a count") >= 1);
     assert_eq!(report["honest_wins"], true);
+    // It ran on a real store, and says which files it wrote.
+    let files = report["files"].as_array().expect("files");
+    assert!(files.iter().any(|f| {
+        f["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("chain.redb"))
+    }));
+    assert!(report["kept"].is_null());
 }
 
 #[test]
@@ -42,7 +50,8 @@ fn demo_text_explains_each_step() {
         "Step 1",
         "INVALID at block 2: records altered",
         "INVALID at block 3: broken link",
-        "Chain work: honest",
+        "Chain work (expected hashes): honest",
+        "chain.redb",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

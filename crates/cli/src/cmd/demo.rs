@@ -1,4 +1,5 @@
-//! `ironchain demo`: the seed's example, told step by step to a newcomer.
+//! `ironchain demo`: the seed's example, told step by step to a newcomer, on a real store (an
+//! embedded database in a temporary directory).
 //!
 //! 1. Mine a few blocks of records and verify the chain.
 //! 2. Change a record: verification names that block, whose records no longer match its header.
@@ -6,10 +7,14 @@
 //! 4. Re-mine every later block: the copy verifies again, but it cost hashes and time, while the
 //!    honest chain kept growing; its greater work is why a network keeps the honest chain.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::Context as _;
+use ironchain_core::chain::unix_now;
 use ironchain_core::miner::MineControl;
-use ironchain_core::{Blockchain, ChainParams, InvalidBlock};
+use ironchain_core::{Blockchain, ChainParams};
+use ironchain_store::{Store, VerifyError, VerifyMode};
 
 use crate::output::{HashProgress, count, rate_text};
 use crate::{Cli, Outcome};
@@ -25,6 +30,9 @@ pub struct Args {
     /// Mining threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Keep the demo's database instead of deleting it on exit.
+    #[arg(long)]
+    keep: bool,
 }
 
 /// Records the demo puts in its blocks: a tiny ledger, so the tampering means something.
@@ -42,31 +50,42 @@ const LEDGER: [&str; 8] = [
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     let threads = args
         .threads
-        .unwrap_or_else(ironchain_core::validate::default_threads);
+        .unwrap_or_else(ironchain_core::validate::default_threads)
+        .max(1);
     let target = args.target.clamp(1, args.blocks - 1);
     let say = |text: &str| {
         if !cli.json {
             println!("{text}");
         }
     };
-    let mut chain = Blockchain::new(ChainParams::demo()).with_threads(threads);
+    let dir = tempfile::Builder::new()
+        .prefix("ironchain-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory for the demo's store")?;
+    let store = Store::create(dir.path(), ChainParams::demo())
+        .with_context(|| format!("cannot create a store in {}", dir.path().display()))?;
     let control = MineControl::new();
+    let verify = |store: &Store| store.verify(VerifyMode::Full, unix_now());
 
+    say(&format!(
+        "A fresh chain in an embedded database at {}",
+        dir.path().display()
+    ));
+    say("");
     say("Step 1: mine blocks of records. Each block's header commits to its records (a merkle");
     say("root) and to the block before it (its hash), and its own hash must meet a target.");
     let started = Instant::now();
     for i in 0..args.blocks {
         let record = LEDGER[i as usize % LEDGER.len()].as_bytes().to_vec();
+        store.add_records(std::slice::from_ref(&record))?;
         let before = control.hashes();
         let progress = HashProgress::start(format!("mining block {}", i + 1), &control);
-        let block = chain
-            .add_records_with(vec![record.clone()], &control)?
-            .clone();
+        let mined = mine_with_progress(&store, threads, &control, &progress)?;
         progress.finish();
         say(&format!(
             "  block {}  {}  {:>9} hashes  \"{}\"",
-            chain.height(),
-            block.block_hash(),
+            mined.tip.height,
+            mined.tip.hash,
             count(control.hashes() - before),
             String::from_utf8_lossy(&record)
         ));
@@ -74,22 +93,27 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     let honest_seconds = started.elapsed().as_secs_f64();
     let honest_rate = control.hashes() as f64 / honest_seconds.max(1e-9);
     say(&format!(
-        "  {} blocks in {honest_seconds:.2} s at {}.",
+        "  {} blocks in {honest_seconds:.2} s at {} ({} kernel, {threads} threads).",
         args.blocks,
-        rate_text(honest_rate)
+        rate_text(honest_rate),
+        ironchain_core::sha256d::Backend::detect().name()
     ));
-    let verified = chain.verify();
+    let verified = verify(&store);
     say(&format!("  verify: {}", verdict(&verified)));
-    let honest = chain.clone();
+    // The honest network's copy of the chain, before anyone tampers with this one.
+    let mut honest = Blockchain::new(ChainParams::demo()).with_threads(1);
+    for height in 1..=store.tip()?.height {
+        let block = store.block_at(height)?.context("a mined block is stored")?;
+        honest.push(block, unix_now())?;
+    }
 
     say("");
     say(&format!(
-        "Step 2: change the record in block {target} behind the chain's back."
+        "Step 2: change the record in block {target} inside the database file's tables,"
     ));
-    chain.tamper_with(target, |block| {
-        block.records[0] = b"alice pays mallory 1000".to_vec()
-    });
-    let after_change = chain.verify();
+    say("behind the chain's back (what an attacker with the file, or a failing disk, could do).");
+    store.tamper_record(target, 0, b"alice pays mallory 1000")?;
+    let after_change = verify(&store);
     say(&format!("  verify: {}", verdict(&after_change)));
     say("  The header still commits to the old record, so the change is caught at once.");
 
@@ -98,8 +122,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         "Step 3: re-mine block {target} so its header matches the new record."
     ));
     let remine_control = MineControl::new();
-    chain.remine(target, &remine_control)?;
-    let after_remine = chain.verify();
+    store.tamper_remine(target, threads, &remine_control)?;
+    let after_remine = verify(&store);
     say(&format!("  verify: {}", verdict(&after_remine)));
     say(&format!(
         "  Block {target} is valid again, but its hash changed, and block {} still names the old one.",
@@ -112,70 +136,64 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
     ));
     let attack_started = Instant::now();
     let honest_control = MineControl::new();
-    let (attacked, extended) = std::thread::scope(|scope| {
-        let honest_control = &honest_control;
-        let remine_control = &remine_control;
-        let attacker = scope.spawn(move || -> anyhow::Result<Blockchain> {
-            let mut forged = chain;
-            for height in target + 1..=forged.height() {
-                let parent = forged.hashes()[height as usize - 1];
-                forged.tamper_with(height, |block| block.header.prev_blockhash = parent);
-                forged.remine(height, remine_control)?;
+    let tip_height = store.tip()?.height;
+    let (attack, (honest, honest_new_blocks)) = std::thread::scope(|scope| {
+        let (store, remine_control, honest_control) = (&store, &remine_control, &honest_control);
+        let attacker = scope.spawn(move || -> anyhow::Result<()> {
+            for height in target + 1..=tip_height {
+                let parent = store.hash_at(height - 1)?.context("the parent is stored")?;
+                store.tamper_header(height, |header| header.prev_blockhash = parent)?;
+                store.tamper_remine(height, 1, remine_control)?;
             }
             honest_control.cancel();
-            Ok(forged)
+            Ok(())
         });
-        // The honest network mines on its own chain with the same hash power until the attacker
-        // is done: at least one block, since it never stops.
-        let mut honest = honest.clone().with_threads(1);
+        // The honest network mines with the same hash power (one thread each) until the attacker
+        // is done, and always finds at least one block: it never stops.
         let mut found = 0u64;
-        loop {
-            match honest.add_records_with(vec![b"honest block".to_vec()], honest_control) {
-                Ok(_) => found += 1,
-                Err(_) if found == 0 => {
-                    // Cancelled before its first block: keep going with a fresh control.
-                    let fresh = MineControl::new();
-                    if honest
-                        .add_records_with(vec![b"honest block".to_vec()], &fresh)
-                        .is_ok()
-                    {
-                        found += 1;
-                    }
-                    break;
-                }
-                Err(_) => break,
+        while found == 0 || !honest_control.is_cancelled() {
+            let control = if found == 0 {
+                &MineControl::new()
+            } else {
+                honest_control
+            };
+            if honest
+                .add_records_with(vec![b"honest block".to_vec()], control)
+                .is_ok()
+            {
+                found += 1;
             }
         }
-        let forged = attacker
+        let attack = attacker
             .join()
-            .map_err(|_| anyhow::anyhow!("attacker thread panicked"));
-        (forged, (honest, found))
+            .map_err(|_| anyhow::anyhow!("the attacker thread panicked"));
+        (attack, (honest, found))
     });
-    let forged = attacked??;
-    let (honest_now, honest_new_blocks) = extended;
+    attack??;
     let attack_seconds = attack_started.elapsed().as_secs_f64();
-    let forged_verdict = forged.verify();
+    let forged_verdict = verify(&store);
+    let forged = store.tip()?;
     say(&format!(
         "  verify the forged copy: {}",
         verdict(&forged_verdict)
     ));
     say(&format!(
         "  Rewriting blocks {target}..={} cost {} hashes and {attack_seconds:.2} s.",
-        forged.height(),
+        forged.height,
         count(remine_control.hashes())
     ));
     say(&format!(
         "  Meanwhile the honest network mined {honest_new_blocks} more block(s): height {} against \
          the forgery's {}.",
-        honest_now.height(),
-        forged.height()
+        honest.height(),
+        forged.height
     ));
     say(&format!(
-        "  Chain work: honest {} > forged {}.",
-        honest_now.total_work(),
-        forged.total_work()
+        "  Chain work (expected hashes): honest {} > forged {}.",
+        count_work(honest.total_work()),
+        count_work(forged.work)
     ));
-    let honest_wins = honest_now.total_work() > forged.total_work();
+    let honest_wins = honest.total_work() > forged.work;
     say(if honest_wins {
         "  A network keeps the chain with the most work, so it keeps the honest one: to win, an \
          attacker must out-mine everyone else, forever."
@@ -183,6 +201,24 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         "  This time the forgery caught up: an attacker with as much hash power as everyone else \
          can rewrite history. That is why the honest majority must hold most of the hash power."
     });
+    drop(store);
+    let files = list_files(dir.path())?;
+    say("");
+    say("Files the demo wrote:");
+    for (path, size) in &files {
+        say(&format!("  {:>10} bytes  {}", count(*size), path.display()));
+    }
+    let kept = if args.keep {
+        let path = dir.keep();
+        say(&format!(
+            "Kept: inspect it with `ironchain --data-dir {} log`.",
+            path.display()
+        ));
+        Some(path)
+    } else {
+        say("(deleted on exit; pass --keep to inspect it with `ironchain log` and friends)");
+        None
+    };
     if cli.json {
         let json = serde_json::json!({
             "blocks": args.blocks,
@@ -195,31 +231,83 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
             "attack_hashes": remine_control.hashes(),
             "attack_seconds": attack_seconds,
             "honest_new_blocks": honest_new_blocks,
-            "honest_work": honest_now.total_work().to_string(),
-            "forged_work": forged.total_work().to_string(),
+            "honest_work": honest.total_work().to_string(),
+            "forged_work": forged.work.to_string(),
             "honest_wins": honest_wins,
+            "files": files.iter().map(|(path, size)| serde_json::json!({
+                "path": path, "bytes": size,
+            })).collect::<Vec<_>>(),
+            "kept": kept,
         });
         println!("{json:#}");
     }
     Ok(Outcome::Ok)
 }
 
-fn verdict<T>(result: &Result<T, InvalidBlock>) -> String {
-    match result {
-        Ok(_) => "ok, every block is valid".to_owned(),
-        Err(invalid) => format!("INVALID at block {}: {}", invalid.height, invalid.rule),
+/// Mines the next block from the store's pool while updating the hash-rate display.
+fn mine_with_progress(
+    store: &Store,
+    threads: usize,
+    control: &MineControl,
+    progress: &HashProgress,
+) -> anyhow::Result<ironchain_store::Mined> {
+    std::thread::scope(|scope| {
+        let miner = scope.spawn(|| store.mine_next(threads, control, unix_now()));
+        while !miner.is_finished() {
+            progress.update(control);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        match miner.join() {
+            Ok(mined) => Ok(mined?),
+            Err(_) => anyhow::bail!("the miner thread panicked"),
+        }
+    })
+}
+
+/// Work as a count of expected hashes when it fits in 64 bits, else in hex.
+fn count_work(work: ironchain_core::Work) -> String {
+    let value = work.to_u256();
+    if value.bit_len() <= 64 {
+        count(value.to::<u64>())
+    } else {
+        work.to_string()
     }
 }
 
-fn verdict_json<T>(result: &Result<T, InvalidBlock>) -> serde_json::Value {
+/// Every file under `dir`, with its size.
+fn list_files(dir: &Path) -> anyhow::Result<Vec<(PathBuf, u64)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            files.extend(list_files(&entry.path())?);
+        } else {
+            files.push((entry.path(), meta.len()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn verdict<T>(result: &Result<T, VerifyError>) -> String {
+    match result {
+        Ok(_) => "ok, every block is valid".to_owned(),
+        Err(VerifyError::Bad(bad)) => format!("INVALID at block {}: {}", bad.height, bad.fault),
+        Err(error) => format!("could not verify: {error}"),
+    }
+}
+
+fn verdict_json<T>(result: &Result<T, VerifyError>) -> serde_json::Value {
     match result {
         Ok(_) => serde_json::json!({ "ok": true }),
-        Err(invalid) => serde_json::json!({
+        Err(VerifyError::Bad(bad)) => serde_json::json!({
             "ok": false,
-            "height": invalid.height,
-            "hash": invalid.hash.to_string(),
-            "rule": invalid.rule.code(),
-            "message": invalid.rule.to_string(),
+            "height": bad.height,
+            "hash": bad.hash.map(|hash| hash.to_string()),
+            "rule": bad.rule().map(|rule| rule.code()),
+            "message": bad.fault.to_string(),
         }),
+        Err(error) => serde_json::json!({ "ok": false, "message": error.to_string() }),
     }
 }
