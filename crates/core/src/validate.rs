@@ -459,14 +459,24 @@ impl<'p> Verifier<'p> {
         }
         let params = self.params;
         for (index, chunk) in blocks.chunks(BATCH).enumerate() {
-            // Hash headers and check bodies on all cores; the walk below stays in order.
-            let checked = parallel_map(chunk, self.threads, |block| {
-                let body = if check_records {
-                    check_body(params, block).err()
-                } else {
-                    None
-                };
-                (block.block_hash(), body)
+            // Hash headers (in kernel batches) and check bodies on all cores; the walk below
+            // stays in order.
+            let checked = parallel_chunks(chunk, self.threads, |blocks| {
+                let raw: Vec<[u8; 80]> = blocks.iter().map(|b| b.header.to_bytes()).collect();
+                let mut hashes = vec![[0u8; 32]; raw.len()];
+                sha256d::hash_headers(&raw, &mut hashes);
+                blocks
+                    .iter()
+                    .zip(hashes)
+                    .map(|(block, hash)| {
+                        let body = if check_records {
+                            check_body(params, block).err()
+                        } else {
+                            None
+                        };
+                        (BlockHash::from_byte_array(hash), body)
+                    })
+                    .collect()
             });
             for (offset, (block, (hash, body))) in chunk.iter().zip(checked).enumerate() {
                 let recorded = recorded.map(|all| all[index * BATCH + offset]);
@@ -580,23 +590,24 @@ pub fn hash_headers_parallel(headers: &[[u8; 80]], threads: usize) -> Vec<BlockH
     out.into_iter().map(BlockHash::from_byte_array).collect()
 }
 
-/// Maps `f` over `items` on up to `threads` threads, keeping the order.
-fn parallel_map<T: Sync, U: Send>(
+/// Applies `f` to consecutive chunks of `items` on up to `threads` threads and concatenates the
+/// results in order.
+fn parallel_chunks<T: Sync, U: Send>(
     items: &[T],
     threads: usize,
-    f: impl Fn(&T) -> U + Sync,
+    f: impl Fn(&[T]) -> Vec<U> + Sync,
 ) -> Vec<U> {
     const MIN_PER_THREAD: usize = 1024;
     let threads = threads.clamp(1, items.len().div_ceil(MIN_PER_THREAD).max(1));
     if threads == 1 {
-        return items.iter().map(&f).collect();
+        return f(items);
     }
     let per = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|scope| {
         let handles: Vec<_> = items
             .chunks(per)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<U>>()))
+            .map(|chunk| scope.spawn(move || f(chunk)))
             .collect();
         handles
             .into_iter()
