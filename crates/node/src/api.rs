@@ -1,0 +1,315 @@
+//! The HTTP API (JSON), for clients and scripts; bound to 127.0.0.1 unless configured otherwise.
+//!
+//! Reads are open; writes (`POST /records`) need `Authorization: Bearer <token>`, where the token
+//! is the content of the cookie file the node writes in its data directory at start (as bitcoind
+//! does with `.cookie`): whoever can read the data directory may write. Every error is JSON,
+//! `{"code": "...", "message": "..."}`, with a fitting status. Request bodies are limited to the
+//! largest record the chain accepts plus a little for JSON. The API is described by the OpenAPI
+//! document served at `/openapi.json`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ironchain_core::merkle::InclusionProof;
+use ironchain_core::{Block, BlockHash};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::node::Shared;
+
+/// The API's state: the node's shared state and the write token.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiState {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) token: Arc<str>,
+}
+
+/// An API error: a status, a stable code and a message for humans.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn internal(error: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "code": self.code, "message": self.message }));
+        (self.status, body).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Room for JSON quoting and field names around the largest record.
+const BODY_OVERHEAD: usize = 64 * 1024;
+
+/// Builds the router.
+pub(crate) fn router(state: ApiState) -> Router {
+    // Hex doubles the size of a record sent in JSON.
+    let limit = state.shared.store.max_record_size().saturating_mul(2) + BODY_OVERHEAD;
+    Router::new()
+        .route("/status", get(status))
+        .route("/blocks", get(blocks))
+        .route("/blocks/{id}", get(block))
+        .route("/blocks/{height}/records/{index}/proof", get(proof))
+        .route("/peers", get(peers))
+        .route("/records", axum::routing::post(post_records))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::not_found("no such endpoint: see /openapi.json") })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let shared = &state.shared;
+    let store = &shared.store;
+    let tip = store.tip().map_err(ApiError::internal)?;
+    let peers = shared.net.peers().await.map(|p| p.len()).unwrap_or(0);
+    let (pending, pending_bytes) = store.pool_stats().map_err(ApiError::internal)?;
+    let repair = shared
+        .repair
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    Ok(Json(json!({
+        "chain": store.params().name,
+        "genesis": store.params().genesis_hash(),
+        "peer_id": shared.net.local_peer_id().to_string(),
+        "height": tip.height,
+        "tip": tip.hash,
+        "work": tip.work,
+        "peers": peers,
+        "side_blocks": shared.chain().side_blocks(),
+        "pending_records": pending,
+        "pending_bytes": pending_bytes,
+        "mining": shared.mining.enabled.load(Ordering::Relaxed),
+        "blocks_mined": shared.mining.blocks.load(Ordering::Relaxed),
+        "hash_rate": shared.mining.hash_rate(),
+        "repair": repair,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Range {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// The most blocks one `/blocks` page lists.
+const MAX_PAGE: usize = 500;
+
+fn summary(height: u64, block: &Block) -> Value {
+    let header = &block.header;
+    json!({
+        "height": height,
+        "hash": block.block_hash(),
+        "prev": header.prev_blockhash,
+        "merkle_root": header.merkle_root,
+        "time": header.time,
+        "bits": header.bits,
+        "nonce": header.nonce,
+        "records": block.records.len(),
+    })
+}
+
+async fn blocks(
+    State(state): State<ApiState>,
+    Query(range): Query<Range>,
+) -> ApiResult<Json<Value>> {
+    let store = &state.shared.store;
+    let tip = store.tip().map_err(ApiError::internal)?;
+    let limit = range.limit.unwrap_or(20).min(MAX_PAGE);
+    // Newest first by default, as explorers show them.
+    let from = range
+        .from
+        .unwrap_or_else(|| tip.height.saturating_sub(limit.saturating_sub(1) as u64));
+    let mut out = Vec::new();
+    for height in (from..=tip.height).take(limit) {
+        if let Some(block) = store.block_at(height).map_err(ApiError::internal)? {
+            out.push(summary(height, &block));
+        }
+    }
+    Ok(Json(json!({ "tip": tip.height, "blocks": out })))
+}
+
+fn find_block(state: &ApiState, id: &str) -> ApiResult<(u64, Block)> {
+    let store = &state.shared.store;
+    let found = if let Ok(height) = id.parse::<u64>() {
+        store
+            .block_at(height)
+            .map_err(ApiError::internal)?
+            .map(|b| (height, b))
+    } else {
+        let hash: BlockHash = id.parse().map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_block_id",
+                format!("expected a height or a 64-digit block hash: {e}"),
+            )
+        })?;
+        store.block_by_hash(&hash).map_err(ApiError::internal)?
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("no block {id} on the best chain")))
+}
+
+async fn block(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let (height, block) = find_block(&state, &id)?;
+    let mut value = summary(height, &block);
+    value["record_data"] = block
+        .records
+        .iter()
+        .map(|r| json!({ "hex": hex::encode(r), "text": std::str::from_utf8(r).ok() }))
+        .collect();
+    Ok(Json(value))
+}
+
+#[derive(Debug, Serialize)]
+struct ProofResponse {
+    height: u64,
+    block_hash: BlockHash,
+    merkle_root: ironchain_core::MerkleRoot,
+    record_hex: String,
+    proof: InclusionProof,
+}
+
+async fn proof(
+    State(state): State<ApiState>,
+    Path((height, index)): Path<(String, usize)>,
+) -> ApiResult<Json<ProofResponse>> {
+    let (height, block) = find_block(&state, &height)?;
+    let proof = InclusionProof::new(&block.records, index).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "block {height} has {} records, no record {index}",
+            block.records.len()
+        ))
+    })?;
+    Ok(Json(ProofResponse {
+        height,
+        block_hash: block.block_hash(),
+        merkle_root: block.header.merkle_root,
+        record_hex: hex::encode(&block.records[index]),
+        proof,
+    }))
+}
+
+async fn peers(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let peers = state.shared.net.peers().await.map_err(ApiError::internal)?;
+    let list: Vec<Value> = peers
+        .into_iter()
+        .map(|p| {
+            json!({
+                "peer_id": p.peer_id.to_string(),
+                "address": p.address.to_string(),
+                "outbound": p.outbound,
+                "agent": p.agent_version,
+                "rtt_ms": p.rtt.map(|d| d.as_secs_f64() * 1e3),
+                "gossip_score": p.gossip_score,
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
+
+/// A record in JSON: text, or bytes in hex.
+#[derive(Debug, Deserialize)]
+struct RecordJson {
+    text: Option<String>,
+    hex: Option<String>,
+}
+
+async fn post_records(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .is_some_and(|token| constant_time_eq(token.as_bytes(), state.token.as_bytes()));
+    if !authorized {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "writes need `Authorization: Bearer <token>`, the token being the content of the \
+             api.cookie file in the node's data directory",
+        ));
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let record = if is_json {
+        let parsed: RecordJson = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_json", e.to_string()))?;
+        match (parsed.text, parsed.hex) {
+            (Some(text), None) => text.into_bytes(),
+            (None, Some(hex)) => hex::decode(hex)
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_hex", e.to_string()))?,
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_json",
+                    "expected exactly one of {\"text\": ...} or {\"hex\": ...}",
+                ));
+            }
+        }
+    } else {
+        body.to_vec()
+    };
+    let size = record.len();
+    let ids = state.shared.add_records(vec![record]).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "record_refused",
+            e.to_string(),
+        )
+    })?;
+    let id = ids.first().map(|id| id.0);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "bytes": size, "durable": true })),
+    ))
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+}
