@@ -244,10 +244,10 @@ impl ChainState {
                 let good = usize::try_from(invalid.height.saturating_sub(tip.height + 1))
                     .unwrap_or(0)
                     .min(run.len());
-                if good > 0 {
-                    if let Err(error) = self.store.append_blocks(&run[..good], now) {
-                        return Err((0, Rejected::Store(error.to_string())));
-                    }
+                if good > 0
+                    && let Err(error) = self.store.append_blocks(&run[..good], now)
+                {
+                    return Err((0, Rejected::Store(error.to_string())));
                 }
                 Err((good, Rejected::Invalid(invalid)))
             }

@@ -272,10 +272,10 @@ impl NodeLoop {
                         None
                     }
                 };
-                if let Some(answer) = answer {
-                    if let Err(error) = responder.respond(answer) {
-                        debug!(%peer, %error, "sync answer not sent");
-                    }
+                if let Some(answer) = answer
+                    && let Err(error) = responder.respond(answer)
+                {
+                    debug!(%peer, %error, "sync answer not sent");
                 }
             }
             NetworkEvent::BadInboundRequest { peer } => self.punish(peer, Offence::Oversized).await,
