@@ -49,6 +49,9 @@ enum Command {
     /// Work with files of raw 80-byte block headers (such as Bitcoin's).
     #[command(subcommand)]
     Headers(cmd::headers::Command),
+    /// How likely an attacker is to rewrite the last z blocks: the whitepaper's odds, a Monte
+    /// Carlo check of them, or (--live) a real race on the demo chain.
+    AttackSim(cmd::attack_sim::Args),
     /// Measure hash rates and verification speed, side by side, as ratios.
     Bench(cmd::bench::Args),
     /// Create a chain in the data directory.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Demo(ref args) => cmd::demo::run(&cli, args),
         Command::Mine(ref args) => cmd::mine::run(&cli, args),
         Command::Headers(ref command) => cmd::headers::run(&cli, command),
+        Command::AttackSim(ref args) => cmd::attack_sim::run(&cli, args),
         Command::Bench(ref args) => cmd::bench::run(&cli, args),
         Command::Init(ref args) => cmd::init::run(&cli, args),
         Command::Add(ref args) => cmd::add::run(&cli, args),

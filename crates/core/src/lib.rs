@@ -12,6 +12,7 @@
 //! - [`validate`]: the rules, and a [`Verifier`] that names the first block to break one.
 //! - [`chain`]: an in-memory [`Blockchain`] that mines, appends and verifies.
 //! - [`miner`]: the multi-threaded nonce search; [`sha256d`] is its hot loop.
+//! - [`attack`]: what rewriting history costs: the whitepaper's odds, a simulation, a live race.
 //!
 //! ```
 //! use ironchain_core::{Blockchain, ChainParams, validate::Rule};
@@ -33,6 +34,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod block;
 pub mod chain;
 pub mod hash;

@@ -59,6 +59,8 @@ pub fn calculate_next_bits(params: &ChainParams, last: &Header, first_time: u32)
         .to_compact_lossy()
 }
 
+pub mod stats;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod attack_sim;
 pub mod bench;
 pub mod demo;
 pub mod headers;

@@ -175,7 +175,9 @@ pub fn simulate(q: AttackerShare, z: u32, sim: &Simulation) -> Estimate {
             }
         }
     };
-    let threads = sim.threads.clamp(1, usize::try_from(chunks).unwrap_or(usize::MAX).max(1));
+    let threads = sim
+        .threads
+        .clamp(1, usize::try_from(chunks).unwrap_or(usize::MAX).max(1));
     let tally = if threads == 1 {
         run()
     } else {

@@ -36,7 +36,12 @@ impl Xoshiro256 {
     /// Seeds the generator from one number.
     pub fn seed_from(seed: u64) -> Self {
         let mut mix = SplitMix64::new(seed);
-        let s = [mix.next_u64(), mix.next_u64(), mix.next_u64(), mix.next_u64()];
+        let s = [
+            mix.next_u64(),
+            mix.next_u64(),
+            mix.next_u64(),
+            mix.next_u64(),
+        ];
         // SplitMix64 never yields four zeros in a row, the one state xoshiro cannot leave.
         Self { s }
     }
