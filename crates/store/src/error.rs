@@ -173,6 +173,21 @@ pub enum Fault {
     TipMismatch,
 }
 
+impl Fault {
+    /// Returns a short stable name for the fault, for JSON output and scripts: the rule's own
+    /// code for a broken consensus rule (`records-altered`, `broken-link`, ...), otherwise one of
+    /// `undecodable`, `missing-block`, `index-mismatch`, `tip-mismatch`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Fault::Rule(rule) => rule.code(),
+            Fault::Undecodable(_) => "undecodable",
+            Fault::Missing => "missing-block",
+            Fault::IndexMismatch => "index-mismatch",
+            Fault::TipMismatch => "tip-mismatch",
+        }
+    }
+}
+
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -359,6 +374,14 @@ pub enum ImportError {
     /// Reading failed.
     #[error("cannot read the import: {0}")]
     Io(#[from] std::io::Error),
+    /// The stream ends inside a block: the export was cut short.
+    #[error(
+        "the import ends inside block {height}: the file is truncated (export the chain again)"
+    )]
+    Truncated {
+        /// The height of the block that is cut short.
+        height: u64,
+    },
     /// The stream does not start with the export magic.
     #[error("not an ironchain export (expected the magic bytes {expected:?})")]
     NotAnExport {

@@ -140,10 +140,30 @@ impl Store {
             );
         }
         codec::check_params(&params)?;
-        let db = builder().create(&path).map_err(DbError::from)?;
-        let store = Store::initialize(db, params, Some(dir.to_owned()))?;
-        tracing::info!(dir = %dir.display(), chain = %store.params.name, "created chain");
-        Ok(store)
+        // Claim the file first (`create_new` fails if another process got there), so that if
+        // creating the chain then fails (a full disk, most likely) the file is known to be ours,
+        // holding nothing anyone was told about, and can be removed: `init` then works again
+        // once the cause is fixed, instead of finding a half-made database in the way.
+        std::fs::File::create_new(&path).map_err(|source| CreateError::Io {
+            dir: dir.to_owned(),
+            source,
+        })?;
+        let created = builder()
+            .create(&path)
+            .map_err(|error| CreateError::Db(error.into()))
+            .and_then(|db| Store::initialize(db, params, Some(dir.to_owned())));
+        match created {
+            Ok(store) => {
+                tracing::info!(dir = %dir.display(), chain = %store.params.name, "created chain");
+                Ok(store)
+            }
+            Err(error) => {
+                if let Err(remove) = std::fs::remove_file(&path) {
+                    tracing::warn!(path = %path.display(), %remove, "cannot remove a failed chain");
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Creates a chain on a custom redb storage backend (in memory, or a fault-injecting one in

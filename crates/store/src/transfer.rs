@@ -90,13 +90,21 @@ impl Store {
             let stored_tip = writer.tail.tip.height;
             let (mut height, mut known, mut appended) = (0u64, 0u64, 0u64);
             let mut buffer = Vec::new();
-            while let Some(len) = read_len(input)? {
+            // A stream that ends inside a block was cut short (a partial copy or download):
+            // say so and where, rather than pass on the reader's bare "unexpected end of file".
+            let truncated = |error: io::Error, height| match error.kind() {
+                io::ErrorKind::UnexpectedEof => ImportError::Truncated { height },
+                _ => ImportError::Io(error),
+            };
+            while let Some(len) = read_len(input).map_err(|e| truncated(e, height))? {
                 if len > max {
                     let source = DecodeError::TooLarge { size: len, max };
                     return Err(ImportError::Undecodable { height, source });
                 }
                 buffer.resize(len, 0);
-                input.read_exact(&mut buffer)?;
+                input
+                    .read_exact(&mut buffer)
+                    .map_err(|e| truncated(e, height))?;
                 let block = Block::decode(&buffer, max)
                     .map_err(|source| ImportError::Undecodable { height, source })?;
                 let hash = block.block_hash();

@@ -282,11 +282,11 @@ fn an_import_with_a_bad_last_block_commits_nothing() {
         "{error}"
     );
     assert_eq!(target.tip().unwrap().height, 0);
-    // A truncated stream and another chain's stream are refused too.
+    // A truncated stream (named at the block it cuts) and another chain's stream are refused.
     let cut = &bytes[..bytes.len() - 3];
     assert!(matches!(
         target.import(&mut &cut[..], now()),
-        Err(ImportError::Io(_))
+        Err(ImportError::Truncated { height: 3 })
     ));
     let demo =
         Store::create_with_backend(redb::backends::InMemoryBackend::new(), ChainParams::demo())
