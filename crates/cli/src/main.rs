@@ -118,13 +118,32 @@ fn main() -> ExitCode {
         Ok(Outcome::Invalid) => ExitCode::from(3),
         Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(error) => {
+            let message = error_text(&error);
             if cli.json {
-                let message = format!("{error:#}");
                 println!("{}", serde_json::json!({ "error": message }));
             } else {
-                eprintln!("error: {error:#}");
+                eprintln!("error: {message}");
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Formats an error and its causes as "context: cause: cause", leaving out a cause whose text
+/// is already shown: our error enums, like many, put their source's text in their own message
+/// and also return it as `source()`, so `{:#}` would print it twice ("cannot read the import:
+/// failed to fill whole buffer: failed to fill whole buffer").
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
