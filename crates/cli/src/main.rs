@@ -76,6 +76,12 @@ enum Command {
     Tamper(cmd::tamper::Args),
     /// Cut a damaged chain back to its last good block (asks first).
     Repair(cmd::repair::Args),
+    /// Run a node: sync with peers, follow the chain with the most work, serve the HTTP API and
+    /// explorer page, and mine with --mine.
+    Node(cmd::node::NodeArgs),
+    /// Start a local network of nodes on loopback, one or more mining, and print how to reach
+    /// each: the quickest way to watch consensus happen.
+    Testnet(cmd::node::TestnetArgs),
 }
 
 /// How a command ended, when it did not fail outright.
@@ -112,6 +118,8 @@ fn main() -> ExitCode {
         Command::Import(ref args) => cmd::import::run(&cli, args),
         Command::Tamper(ref args) => cmd::tamper::run(&cli, args),
         Command::Repair(ref args) => cmd::repair::run(&cli, args),
+        Command::Node(ref args) => cmd::node::run_node(&cli, args),
+        Command::Testnet(ref args) => cmd::node::run_testnet(&cli, args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -74,9 +74,127 @@ impl Header {
     }
 }
 
+/// A file of headers as tools exchange them: raw 80-byte headers back to back, or hex text with
+/// one header (160 hex digits) per line, optionally after a first line that gives the height of
+/// the first header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderFile {
+    /// The height of the first header, when the file says it.
+    pub start_height: Option<u64>,
+    /// The headers, in file order.
+    pub headers: Vec<[u8; 80]>,
+}
+
+/// Why bytes are not a header file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderFileError {
+    /// Binary input whose length is not a multiple of 80.
+    #[error(
+        "{len} bytes is not a whole number of 80-byte headers: the file is truncated or not a \
+         header file ({extra} bytes left over)"
+    )]
+    Truncated {
+        /// The input's length.
+        len: usize,
+        /// The bytes after the last whole header.
+        extra: usize,
+    },
+    /// A line of hex text that is not one header.
+    #[error("line {line} is not a header: expected 160 hex digits, found {found} characters")]
+    BadLine {
+        /// The line number, from 1.
+        line: usize,
+        /// The line's length.
+        found: usize,
+    },
+    /// A height line with a number too large for a height.
+    #[error("the first line is not a height: {0}")]
+    BadHeight(String),
+}
+
+impl HeaderFile {
+    /// Parses binary or hex-text header data (see [`HeaderFile`]).
+    ///
+    /// # Errors
+    /// What is wrong with the input, with the line or length where it went wrong.
+    pub fn parse(bytes: &[u8]) -> Result<Self, HeaderFileError> {
+        let is_text = !bytes.is_empty()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
+        if !is_text {
+            if bytes.len() % Header::SIZE != 0 {
+                return Err(HeaderFileError::Truncated {
+                    len: bytes.len(),
+                    extra: bytes.len() % Header::SIZE,
+                });
+            }
+            let headers = bytes
+                .chunks_exact(Header::SIZE)
+                .map(|chunk| chunk.try_into().expect("chunks_exact gives 80 bytes"))
+                .collect();
+            return Ok(Self {
+                start_height: None,
+                headers,
+            });
+        }
+        // Only ASCII hex digits and white space, so this is UTF-8.
+        let text = String::from_utf8_lossy(bytes);
+        let mut start_height = None;
+        let mut headers = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            if number == 0 && line.len() < 40 && line.bytes().all(|b| b.is_ascii_digit()) {
+                let height = line
+                    .parse()
+                    .map_err(|_| HeaderFileError::BadHeight(line.into()))?;
+                start_height = Some(height);
+                continue;
+            }
+            let mut header = [0u8; 80];
+            hex::decode_to_slice(line, &mut header).map_err(|_| HeaderFileError::BadLine {
+                line: number + 1,
+                found: line.len(),
+            })?;
+            headers.push(header);
+        }
+        Ok(Self {
+            start_height,
+            headers,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_files_parse_as_binary_or_hex_lines_with_an_optional_height() {
+        let genesis = hex::decode(GENESIS_HEX).expect("hex");
+        let binary = HeaderFile::parse(&[genesis.clone(), genesis.clone()].concat()).expect("ok");
+        assert_eq!((binary.start_height, binary.headers.len()), (None, 2));
+        let text = format!("30000\n{GENESIS_HEX}\n\n{GENESIS_HEX}\n");
+        let parsed = HeaderFile::parse(text.as_bytes()).expect("ok");
+        assert_eq!(parsed.start_height, Some(30_000));
+        assert_eq!(parsed.headers, binary.headers);
+        assert_eq!(
+            HeaderFile::parse(&genesis[..79]),
+            Err(HeaderFileError::Truncated { len: 79, extra: 79 })
+        );
+        assert_eq!(
+            HeaderFile::parse(b"0100\nabcd\n"),
+            Err(HeaderFileError::BadLine { line: 1, found: 4 })
+        );
+        assert!(matches!(
+            HeaderFile::parse("9".repeat(30).as_bytes()),
+            Err(HeaderFileError::BadHeight(_))
+        ));
+    }
 
     /// Bitcoin's genesis header, as sent on the wire (Bitcoin Core chainparams.cpp).
     pub(crate) const GENESIS_HEX: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";

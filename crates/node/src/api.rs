@@ -29,6 +29,28 @@ use crate::node::Shared;
 pub(crate) struct ApiState {
     pub(crate) shared: Arc<Shared>,
     pub(crate) token: Arc<str>,
+    pub(crate) verification: Arc<tokio::sync::Mutex<Option<CachedVerification>>>,
+}
+
+impl ApiState {
+    /// Builds the state for a node, with no verification done yet.
+    pub(crate) fn new(shared: Arc<Shared>, token: Arc<str>) -> Self {
+        Self {
+            shared,
+            token,
+            verification: Arc::default(),
+        }
+    }
+}
+
+/// The last full verification of the stored chain, and what it cost, so `/verification` (polled
+/// by the explorer every two seconds) re-reads the whole chain only now and then.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedVerification {
+    at: std::time::Instant,
+    took: std::time::Duration,
+    tip: BlockHash,
+    result: Value,
 }
 
 /// An API error: a status, a stable code and a message for humans.
@@ -84,9 +106,20 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/blocks/{height}/records/{index}/proof", get(proof))
         .route("/peers", get(peers))
         .route("/records", axum::routing::post(post_records))
+        .route("/verification", get(verification))
+        .route(
+            "/headers/stats",
+            axum::routing::post(header_stats).layer(DefaultBodyLimit::max(HEADER_FILE_LIMIT)),
+        )
         .route("/openapi.json", get(openapi))
+        .merge(crate::explorer::router())
         .fallback(|| async { ApiError::not_found("no such endpoint: see /openapi.json") })
         .layer(DefaultBodyLimit::max(limit))
+        // A client that stalls mid-request must not hold a connection's task forever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(30),
+        ))
         .with_state(state)
 }
 
@@ -305,6 +338,123 @@ async fn post_records(
 /// Compares two byte strings in time independent of where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Verifies the whole stored chain (headers, links, work, retarget, time and every record against
+/// its merkle root) and reports the first bad block, if any.
+///
+/// A full check reads every block, so its result is reused while the tip is unchanged, for at
+/// least two seconds and at least ten times as long as the check took: a tampered block shows up
+/// within seconds on a small chain, and a large chain is not re-read on every poll. A failed check
+/// makes the store read-only, as opening a tampered store does.
+async fn verification(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let mut cache = state.verification.lock().await;
+    let tip = state.shared.store.tip().map_err(ApiError::internal)?;
+    if let Some(cached) = cache.as_ref() {
+        let fresh_for = (cached.took * 10).max(std::time::Duration::from_secs(2));
+        if cached.tip == tip.hash && cached.at.elapsed() < fresh_for {
+            return Ok(Json(cached.result.clone()));
+        }
+    }
+    let store = state.shared.store.clone();
+    let started = std::time::Instant::now();
+    let now = ironchain_core::chain::unix_now();
+    let outcome =
+        tokio::task::spawn_blocking(move || store.verify(ironchain_store::VerifyMode::Full, now))
+            .await
+            .map_err(ApiError::internal)?;
+    let result = match outcome {
+        Ok(summary) => json!({
+            "ok": true,
+            "height": summary.height,
+            "tip": summary.tip,
+            "work": summary.work,
+            "checked_at": now,
+        }),
+        Err(ironchain_store::VerifyError::Bad(bad)) => json!({
+            "ok": false,
+            "height": bad.height,
+            "hash": bad.hash,
+            "rule": bad.rule().map(|rule| rule.code()),
+            "message": bad.fault.to_string(),
+            "checked_at": now,
+        }),
+        Err(error) => return Err(ApiError::internal(error)),
+    };
+    *cache = Some(CachedVerification {
+        at: std::time::Instant::now(),
+        took: started.elapsed(),
+        tip: tip.hash,
+        result: result.clone(),
+    });
+    Ok(Json(result))
+}
+
+/// The largest header file `/headers/stats` reads: 400,000 raw headers.
+const HEADER_FILE_LIMIT: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+struct StatsQuery {
+    start_height: Option<u64>,
+    chain: Option<String>,
+}
+
+/// Per-retarget-period statistics of a posted header file (raw 80-byte headers or hex lines),
+/// Bitcoin's by default: the explorer charts them. Reads only the posted bytes; needs no token.
+async fn header_stats(Query(query): Query<StatsQuery>, body: Bytes) -> ApiResult<Json<Value>> {
+    use ironchain_core::header::HeaderFile;
+    use ironchain_core::retarget::stats;
+    let params = match query.chain.as_deref().unwrap_or("bitcoin") {
+        "bitcoin" => ironchain_core::ChainParams::bitcoin(),
+        "demo" => ironchain_core::ChainParams::demo(),
+        "regtest" => ironchain_core::ChainParams::regtest(),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_chain",
+                format!("unknown chain {other:?}: expected bitcoin, demo or regtest"),
+            ));
+        }
+    };
+    let result = tokio::task::spawn_blocking(move || {
+        let file = HeaderFile::parse(&body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_header_file", e.to_string())
+        })?;
+        let start = query.start_height.or(file.start_height).unwrap_or(0);
+        let headers: Vec<ironchain_core::Header> = file
+            .headers
+            .iter()
+            .map(ironchain_core::Header::from_bytes)
+            .collect();
+        let periods = stats::period_stats(&params, &stats::consecutive(start, &headers))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_headers", e.to_string()))?;
+        let periods: Vec<Value> = periods
+            .iter()
+            .map(|p| {
+                json!({
+                    "period": p.period,
+                    "first_height": p.first_height,
+                    "last_height": p.last_height,
+                    "span_seconds": p.span_seconds,
+                    "bits": p.bits,
+                    "expected_next_bits": p.expected_next_bits,
+                    "actual_next_bits": p.actual_next_bits,
+                    "matches": p.matches,
+                    "difficulty": p.difficulty_before,
+                    "difficulty_after": p.difficulty_after,
+                })
+            })
+            .collect();
+        Ok::<_, ApiError>(json!({
+            "chain": params.name,
+            "headers": headers.len(),
+            "start_height": start,
+            "periods": periods,
+        }))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(Json(result))
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -19,11 +19,26 @@ const STYLE: &str = include_str!("explorer/style.css");
 /// Returns the routes of the explorer page and its assets.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/", get(|| async { page("text/html; charset=utf-8", INDEX) }))
-        .route("/explorer/app.js", get(|| async { page("text/javascript; charset=utf-8", APP) }))
-        .route("/explorer/style.css", get(|| async { page("text/css; charset=utf-8", STYLE) }))
+        .route(
+            "/",
+            get(|| async { page("text/html; charset=utf-8", INDEX) }),
+        )
+        .route(
+            "/explorer/app.js",
+            get(|| async { page("text/javascript; charset=utf-8", APP) }),
+        )
+        .route(
+            "/explorer/style.css",
+            get(|| async { page("text/css; charset=utf-8", STYLE) }),
+        )
 }
 
 fn page(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body)
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
 }

@@ -13,7 +13,7 @@
 //! - [`score`]: what misbehaviour costs a peer, and when it is banned.
 //! - [`node`]: the loop that joins them: gossip, sync, repair at start.
 //! - [`mining`]: mining in the node, cancelled by every new tip.
-//! - `api`: the HTTP API ([`start`] serves it).
+//! - `api`: the HTTP API ([`start`] serves it), and `explorer`: the block explorer page at `/`.
 //! - [`testnet`]: N nodes on loopback in one call.
 //!
 //! # Example
@@ -52,6 +52,7 @@
 
 mod api;
 pub mod config;
+mod explorer;
 pub mod forks;
 pub mod mining;
 pub mod net;
@@ -217,10 +218,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
             let bound = listener
                 .local_addr()
                 .map_err(|source| StartError::Api { addr, source })?;
-            let app = api::router(api::ApiState {
-                shared: shared.clone(),
-                token: token.into(),
-            });
+            let app = api::router(api::ApiState::new(shared.clone(), token.into()));
             info!(api = %bound, cookie = %cookie_path.display(), "HTTP API listening");
             tasks.push(tokio::spawn(async move {
                 if let Err(error) = axum::serve(listener, app).await {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail, ensure};
 use clap::{Subcommand, ValueEnum};
+use ironchain_core::header::HeaderFile;
 use ironchain_core::retarget::stats::{self, PeriodStats};
 use ironchain_core::{ChainParams, Header, Verifier, chain::unix_now, validate::default_threads};
 
@@ -368,48 +369,6 @@ fn read_header_dir(dir: &Path) -> anyhow::Result<BTreeMap<u64, Header>> {
 /// Reads a header file: raw 80-byte headers, or hex lines with an optional height line first.
 fn read_headers(path: &Path) -> anyhow::Result<(Option<u64>, Vec<[u8; 80]>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let is_text = !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
-    if !is_text {
-        if bytes.len() % 80 != 0 {
-            bail!(
-                "{} is {} bytes, not a whole number of 80-byte headers: it is truncated or not a \
-                 header file ({} bytes left over)",
-                path.display(),
-                bytes.len(),
-                bytes.len() % 80
-            );
-        }
-        let headers = bytes
-            .chunks_exact(80)
-            .map(|chunk| chunk.try_into().expect("chunks_exact gives 80 bytes"))
-            .collect();
-        return Ok((None, headers));
-    }
-    let text = String::from_utf8(bytes).context("hex text is ASCII")?;
-    let mut height = None;
-    let mut headers = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if number == 0 && line.len() < 20 && line.bytes().all(|b| b.is_ascii_digit()) {
-            height = Some(line.parse().context("the first line is a height")?);
-            continue;
-        }
-        let mut header = [0u8; 80];
-        hex::decode_to_slice(line, &mut header).with_context(|| {
-            format!(
-                "line {} of {} is not a header: expected 160 hex digits, found {}",
-                number + 1,
-                path.display(),
-                line.len()
-            )
-        })?;
-        headers.push(header);
-    }
-    Ok((height, headers))
+    let file = HeaderFile::parse(&bytes).with_context(|| format!("{}", path.display()))?;
+    Ok((file.start_height, file.headers))
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod headers;
 pub mod mine;
+pub mod node;
 
 // The stored chain's commands (issue 3).
 pub mod add;

@@ -49,7 +49,7 @@ const when = (seconds) => new Date(seconds * 1000).toISOString().replace("T", " 
 
 // --- State shared by the views. ---
 
-const state = { status: null, verification: null, powLimit: null, lastTip: null };
+const state = { status: null, verification: null, powLimit: null, lastTip: null, lastVerdict: null };
 
 async function loadPowLimit() {
   if (state.powLimit !== null) return state.powLimit;
@@ -84,8 +84,11 @@ async function refresh() {
       box.className = "verification bad";
       box.textContent = `Local chain INVALID at block ${verification.height}: ${verification.message}`;
     }
-    if (state.lastTip !== status.tip) {
+    // Redraw the list when the chain grows or the verdict changes (a block found tampered).
+    const verdict = verification.ok ? "ok" : `${verification.height}`;
+    if (state.lastTip !== status.tip || state.lastVerdict !== verdict) {
       state.lastTip = status.tip;
+      state.lastVerdict = verdict;
       if (currentRoute().name === "home") await renderHome(false);
     }
   } catch (error) {
@@ -162,7 +165,9 @@ async function renderHome(resetPage) {
       el("tbody", {}, rows)),
     pager);
   const points = history.blocks;
-  const blockTimes = points.slice(1).map((b, i) => [b.height, b.time - points[i].time]);
+  // The gap between genesis (made once, long ago) and block 1 says nothing about retargeting.
+  const blockTimes = points.slice(1).map((b, i) => [b.height, b.time - points[i].time])
+    .filter(([height]) => height > 1);
   const difficulties = points.map((b) => [b.height, difficulty(targetFromBits(b.bits), limitTarget)]);
   const charts = el("section", { class: "card" },
     el("h2", {}, "Retargeting at work"),
