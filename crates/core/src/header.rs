@@ -124,7 +124,7 @@ impl HeaderFile {
                 .iter()
                 .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
         if !is_text {
-            if bytes.len() % Header::SIZE != 0 {
+            if !bytes.len().is_multiple_of(Header::SIZE) {
                 return Err(HeaderFileError::Truncated {
                     len: bytes.len(),
                     extra: bytes.len() % Header::SIZE,

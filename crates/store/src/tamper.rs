@@ -10,8 +10,8 @@ use ironchain_core::miner::{self, MineControl, MineJob, MineOutcome};
 use ironchain_core::{Block, Header};
 use redb::ReadableTable;
 
-use crate::error::{DbError, TamperError};
 use crate::codec;
+use crate::error::{DbError, TamperError};
 use crate::store::{BLOCKS, HASHES, HEIGHTS, KEY_TIP, META, Store};
 use crate::write::begin;
 
@@ -124,7 +124,9 @@ impl Store {
             // Re-mining the tip renames it: the recorded tip follows, as an attacker who rewrote
             // the whole file would make it (same height, same work: the bits are unchanged).
             let mut meta = txn.open_table(META)?;
-            let tip = meta.get(KEY_TIP)?.and_then(|bytes| codec::decode_tip(bytes.value()));
+            let tip = meta
+                .get(KEY_TIP)?
+                .and_then(|bytes| codec::decode_tip(bytes.value()));
             if let Some(mut tip) = tip.filter(|tip| tip.height == height) {
                 tip.hash = hash;
                 meta.insert(KEY_TIP, codec::encode_tip(&tip).as_slice())?;
