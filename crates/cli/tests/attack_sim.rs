@@ -3,24 +3,9 @@
 //! formulas within four standard errors and repeat exactly for the same seed, and `--live` races
 //! real miners on the demo chain and reports a consistent outcome.
 
-use std::process::{Command, Output};
+mod common;
 
-fn ironchain(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironchain"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let output = ironchain(args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints one JSON object")
-}
+use common::{ironchain, json};
 
 fn row(report: &serde_json::Value, q: f64, z: u64) -> &serde_json::Value {
     report["rows"]

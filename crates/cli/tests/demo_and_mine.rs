@@ -2,27 +2,13 @@
 //! with the right verdicts at each step, `mine --in-memory` mines valid blocks, and `bench`
 //! prints every figure it promises.
 
-use std::process::{Command, Output};
+mod common;
 
-fn ironchain(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironchain"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints one JSON object")
-}
+use common::{ironchain, json};
 
 #[test]
 fn demo_catches_the_change_then_the_broken_link_then_loses_on_work() {
-    let report = json(&ironchain(&["demo", "--blocks", "4", "--json"]));
+    let report = json(&["demo", "--blocks", "4", "--json"]);
     assert_eq!(report["verify_honest"]["ok"], true);
     assert_eq!(report["verify_after_change"]["height"], 2);
     assert_eq!(report["verify_after_change"]["rule"], "records-altered");
@@ -59,7 +45,7 @@ fn demo_text_explains_each_step() {
 
 #[test]
 fn mine_in_memory_mines_the_requested_blocks_at_the_requested_difficulty() {
-    let report = json(&ironchain(&[
+    let report = json(&[
         "mine",
         "--in-memory",
         "--blocks",
@@ -69,7 +55,7 @@ fn mine_in_memory_mines_the_requested_blocks_at_the_requested_difficulty() {
         "--threads",
         "2",
         "--json",
-    ]));
+    ]);
     let blocks = report["blocks"].as_array().expect("blocks");
     assert_eq!(blocks.len(), 3);
     for block in blocks {
@@ -82,7 +68,7 @@ fn mine_in_memory_mines_the_requested_blocks_at_the_requested_difficulty() {
 
 #[test]
 fn bench_json_reports_every_figure() {
-    let report = json(&ironchain(&[
+    let report = json(&[
         "bench",
         "--json",
         "--runs",
@@ -91,7 +77,7 @@ fn bench_json_reports_every_figure() {
         "3000",
         "--python-ref",
         "/nonexistent.py",
-    ]));
+    ]);
     for field in [
         "compress256_per_sec",
         "sha2_midstate_hashes_per_sec",

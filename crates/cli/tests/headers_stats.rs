@@ -3,34 +3,9 @@
 //! plus one row per period, boundary pairs give every retarget to 2024, and a file whose heights
 //! are wrong is refused.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn data(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
-        .to_str()
-        .expect("utf-8 path")
-        .to_owned()
-}
-
-fn ironchain(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironchain"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let output = ironchain(args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints one JSON object")
-}
+use common::{data_arg as data, ironchain, json};
 
 #[test]
 fn the_first_real_difficulty_change_is_shown_at_32256() {

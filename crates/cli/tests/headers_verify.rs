@@ -1,25 +1,9 @@
 //! `ironchain headers verify` on real Bitcoin headers: the file verifies, any changed byte is named
 //! at its header with exit code 3, and malformed files get a clear error, never a panic.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
-}
-
-fn ironchain(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironchain"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).expect("--json prints one JSON object")
-}
+use common::{data, ironchain, stdout_json as json};
 
 /// The 0..9999 file as raw bytes.
 fn raw_headers() -> Vec<u8> {

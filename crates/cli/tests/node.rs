@@ -4,13 +4,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-fn ironchain() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ironchain"));
-    command.env_remove("IRONCHAIN_DATA_DIR");
-    command
-}
+mod common;
+
+use common::command as ironchain;
+use std::time::{Duration, Instant};
 
 #[test]
 fn a_testnet_of_three_mines_and_reports_each_node() {
