@@ -463,3 +463,6 @@ impl ChainState {
         Ok(path.get(index).map(|side| side.block.header))
     }
 }
+
+#[cfg(test)]
+mod tests;
