@@ -92,7 +92,8 @@ impl Block {
                 .sum::<usize>()
     }
 
-    /// Returns the canonical encoding.
+    /// Returns the canonical encoding (the layout is in the module documentation; see
+    /// [`Block::decode`] for a round trip).
     ///
     /// # Panics
     /// Panics if the block has 2^32 or more records, or a record of 4 GiB or more, which no
@@ -119,6 +120,26 @@ impl Block {
     }
 
     /// Decodes a canonical encoding of at most `max_size` bytes.
+    ///
+    /// ```
+    /// use ironchain_core::block::{Block, DecodeError};
+    /// use ironchain_core::ChainParams;
+    ///
+    /// let params = ChainParams::demo();
+    /// let genesis = &params.genesis;
+    /// let bytes = genesis.encode();
+    /// assert_eq!(bytes.len(), genesis.encoded_size());
+    /// assert_eq!(&bytes[..80], &genesis.header.to_bytes()); // the header comes first
+    ///
+    /// assert_eq!(Block::decode(&bytes, params.max_block_size), Ok(genesis.clone()));
+    ///
+    /// // Hostile input is an error naming what is wrong, never a panic.
+    /// assert!(matches!(
+    ///     Block::decode(&bytes[..bytes.len() - 1], params.max_block_size),
+    ///     Err(DecodeError::Truncated { field: "a record", .. })
+    /// ));
+    /// assert!(matches!(Block::decode(&bytes, 100), Err(DecodeError::TooLarge { .. })));
+    /// ```
     ///
     /// # Errors
     /// Returns what is wrong with the input: too large, cut short, or followed by extra bytes.

@@ -16,6 +16,21 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Returns SHA-256 of SHA-256 of `data`, the hash Bitcoin uses for headers.
+///
+/// The bytes are in the order the hash function writes them ("internal" order); wrap them in
+/// [`BlockHash`] to show them the way Bitcoin does.
+///
+/// ```
+/// use ironchain_core::hash::{sha256, sha256d};
+///
+/// // SHA256(SHA256("")), a widely published vector.
+/// let hash = sha256d(b"");
+/// assert_eq!(
+///     hex::encode(hash),
+///     "5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456"
+/// );
+/// assert_eq!(hash, sha256(&sha256(b"")));
+/// ```
 pub fn sha256d(data: &[u8]) -> [u8; 32] {
     sha256(&sha256(data))
 }
@@ -108,6 +123,26 @@ macro_rules! hash_newtype {
 
 hash_newtype!(
     /// The double SHA-256 of a block header: the block's name, and the link the next block holds.
+    ///
+    /// It displays and parses as Bitcoin shows hashes, byte-reversed, so a hash that meets a hard
+    /// target starts with zeros:
+    ///
+    /// ```
+    /// use ironchain_core::BlockHash;
+    /// use ironchain_core::hash::ParseHashError;
+    ///
+    /// // Bitcoin's genesis block hash, as block explorers show it.
+    /// let shown = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f";
+    /// let hash: BlockHash = shown.parse()?;
+    /// assert_eq!(hash.to_string(), shown);
+    /// // Internally the bytes are in hash-function order: the zeros come last.
+    /// assert_eq!(hash.as_byte_array()[0], 0x6f);
+    /// assert_eq!(hash.as_byte_array()[31], 0x00);
+    ///
+    /// // Text that is not 64 hex digits is an error that says what was found.
+    /// assert_eq!("00ff".parse::<BlockHash>(), Err(ParseHashError::Length(4)));
+    /// # Ok::<(), ParseHashError>(())
+    /// ```
     BlockHash
 );
 hash_newtype!(

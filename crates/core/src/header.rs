@@ -16,6 +16,33 @@ use crate::hash::{BlockHash, MerkleRoot, sha256d};
 use crate::pow::CompactTarget;
 
 /// A block header, the 80 bytes that are hashed and mined.
+///
+/// Bitcoin's genesis header decodes, encodes back to the same bytes, and hashes to the genesis
+/// block hash:
+///
+/// ```
+/// use ironchain_core::{BlockHash, Header};
+///
+/// // Bitcoin's genesis header as sent on the wire (Bitcoin Core, kernel/chainparams.cpp).
+/// let wire = "0100000000000000000000000000000000000000000000000000000000000000\
+///             000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa\
+///             4b1e5e4a29ab5f49ffff001d1dac2b7c";
+/// let mut bytes = [0u8; Header::SIZE];
+/// hex::decode_to_slice(wire, &mut bytes)?;
+///
+/// let header = Header::from_bytes(&bytes);
+/// assert_eq!(header.prev_blockhash, BlockHash::ZERO);
+/// assert_eq!(header.time, 1_231_006_505); // 2009-01-03 18:15:05 UTC
+/// assert_eq!(header.bits.to_consensus(), 0x1d00_ffff);
+/// assert_eq!(header.nonce, 2_083_236_893);
+///
+/// assert_eq!(header.to_bytes(), bytes);
+/// assert_eq!(
+///     header.block_hash().to_string(),
+///     "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+/// );
+/// # Ok::<(), hex::FromHexError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Header {
@@ -37,7 +64,8 @@ impl Header {
     /// The encoded size of a header in bytes.
     pub const SIZE: usize = 80;
 
-    /// Encodes the header in Bitcoin's 80-byte layout.
+    /// Encodes the header in Bitcoin's 80-byte layout (see the module documentation, and the
+    /// example on [`Header`]).
     pub fn to_bytes(&self) -> [u8; 80] {
         let mut out = [0u8; 80];
         out[0..4].copy_from_slice(&self.version.to_le_bytes());
@@ -69,6 +97,9 @@ impl Header {
     }
 
     /// Returns the block hash: double SHA-256 of the encoded header.
+    ///
+    /// Every field is covered, so changing any of them (the merkle root when a record changes,
+    /// the parent hash when an earlier block changes) changes the hash.
     pub fn block_hash(&self) -> BlockHash {
         BlockHash::from_byte_array(sha256d(&self.to_bytes()))
     }

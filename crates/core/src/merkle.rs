@@ -36,6 +36,25 @@ pub fn node_hash(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
 }
 
 /// Returns the root of the tree over `records`, in order.
+///
+/// ```
+/// use ironchain_core::merkle;
+///
+/// let records = ["alice pays bob 10", "bob pays carol 4", "carol pays dave 1"];
+/// let root = merkle::root(&records);
+///
+/// // Changing, reordering or dropping any record changes the root.
+/// assert_ne!(merkle::root(&["alice pays bob 99", records[1], records[2]]), root);
+/// assert_ne!(merkle::root(&[records[1], records[0], records[2]]), root);
+/// assert_ne!(merkle::root(&records[..2]), root);
+///
+/// // The empty tree's root is SHA-256 of nothing (RFC 6962), in internal byte order.
+/// let none: [&[u8]; 0] = [];
+/// assert_eq!(
+///     hex::encode(merkle::root(&none).to_byte_array()),
+///     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+/// );
+/// ```
 pub fn root<R: AsRef<[u8]>>(records: &[R]) -> MerkleRoot {
     if records.is_empty() {
         return MerkleRoot::from_byte_array(Sha256::digest([]).into());
@@ -62,6 +81,27 @@ fn split_point(n: usize) -> usize {
 
 /// A proof that one record is at `leaf_index` in a tree of `tree_size` records: the RFC 6962
 /// audit path, the sibling hashes from the leaf up to the root.
+///
+/// Whoever holds a block's header (and so its merkle root) can check that a record is in the
+/// block with the record and about log2(n) hashes, without the other records:
+///
+/// ```
+/// use ironchain_core::merkle::{self, InclusionProof, ProofError};
+///
+/// let records: Vec<Vec<u8>> = (0..5).map(|i| format!("record {i}").into_bytes()).collect();
+/// let root = merkle::root(&records);
+///
+/// let proof = InclusionProof::new(&records, 3).expect("record 3 exists");
+/// assert_eq!(proof.path.len(), 3); // a tree of 5 records is 3 levels deep
+/// assert_eq!(proof.verify(b"record 3", root), Ok(()));
+///
+/// // The same proof does not vouch for a record that is not there.
+/// assert!(matches!(
+///     proof.verify(b"record 33", root),
+///     Err(ProofError::RootMismatch { .. })
+/// ));
+/// assert!(InclusionProof::new(&records, 5).is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct InclusionProof {

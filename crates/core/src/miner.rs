@@ -78,6 +78,31 @@ const CHUNK: u64 = 1 << 14;
 
 /// Mines `job`: returns the first header (in nonce-then-time order from the job's header) whose
 /// hash meets the target, counting hashes in `control`.
+///
+/// ```
+/// use ironchain_core::ChainParams;
+/// use ironchain_core::miner::{self, MineControl, MineJob, MineOutcome};
+///
+/// // Mine the demo chain's genesis block again, from nonce 0, on two threads.
+/// let params = ChainParams::demo();
+/// let mut header = params.genesis.header;
+/// header.nonce = 0;
+/// let job = MineJob { header, target: params.pow_limit, max_time: header.time, threads: 2 };
+///
+/// let control = MineControl::new();
+/// let MineOutcome::Found(found) = miner::mine(&job, &control) else {
+///     panic!("a nonce below 2^32 meets a target this easy");
+/// };
+/// assert!(params.pow_limit.is_met_by(found.block_hash()));
+/// // The first solution in nonce order, whatever the threads: the nonce genesis carries.
+/// assert_eq!(found, params.genesis.header);
+/// assert!(control.hashes() > u64::from(found.nonce));
+///
+/// // A cancelled control stops the miner (another thread would call `cancel` while it runs).
+/// let control = MineControl::new();
+/// control.cancel();
+/// assert_eq!(miner::mine(&job, &control), MineOutcome::Cancelled);
+/// ```
 pub fn mine(job: &MineJob, control: &MineControl) -> MineOutcome {
     let bytes = job.header.to_bytes();
     let midstate = sha256d::midstate(bytes[..64].try_into().expect("a header has 64 bytes"));

@@ -12,6 +12,29 @@ use crate::merkle;
 use crate::pow::{CompactTarget, Target};
 
 /// The rules of one chain.
+///
+/// ```
+/// use ironchain_core::ChainParams;
+///
+/// // Bitcoin's values, with its real genesis block.
+/// let bitcoin = ChainParams::bitcoin();
+/// assert_eq!(
+///     bitcoin.genesis_hash().to_string(),
+///     "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+/// );
+/// assert_eq!(bitcoin.retarget_interval, 2016);
+/// assert_eq!(bitcoin.target_timespan(), 14 * 24 * 60 * 60); // two weeks
+///
+/// // The demo chain retargets every 10 blocks, aiming at one block a second.
+/// let demo = ChainParams::demo();
+/// assert_eq!((demo.retarget_interval, demo.target_spacing), (10, 1));
+/// assert!(demo.pow_limit.is_met_by(demo.genesis_hash()));
+///
+/// // Regtest: the easiest target Bitcoin allows, so every other hash meets it.
+/// let regtest = ChainParams::regtest();
+/// assert!(regtest.pow_limit > demo.pow_limit);
+/// assert_ne!(regtest.genesis_hash(), demo.genesis_hash()); // different chains
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainParams {
     /// A short name: `bitcoin`, `demo`, or a user's own.

@@ -102,6 +102,24 @@ impl CompactTarget {
 
     /// Returns the target, or why these bits are not a usable one.
     ///
+    /// ```
+    /// use ironchain_core::pow::{CompactTarget, CompactTargetError};
+    ///
+    /// // Bitcoin's genesis bits: 0xffff shifted up 26 bytes (size 0x1d = 29, less 3 for 0xffff).
+    /// let target = CompactTarget::from_consensus(0x1d00_ffff).to_target()?;
+    /// assert_eq!(
+    ///     target.to_string(),
+    ///     "00000000ffff0000000000000000000000000000000000000000000000000000"
+    /// );
+    ///
+    /// // Bitcoin Core's arith_uint256 tests: 0x01fedcba has the sign bit set.
+    /// let negative = CompactTarget::from_consensus(0x01fe_dcba);
+    /// assert_eq!(negative.to_target(), Err(CompactTargetError::Negative(negative)));
+    /// let zero = CompactTarget::from_consensus(0);
+    /// assert_eq!(zero.to_target(), Err(CompactTargetError::Zero(zero)));
+    /// # Ok::<(), CompactTargetError>(())
+    /// ```
+    ///
     /// # Errors
     /// A negative, overflowing or zero target is an error (Bitcoin Core's `DeriveTarget`).
     pub fn to_target(self) -> Result<Target, CompactTargetError> {
@@ -161,6 +179,22 @@ impl Target {
     }
 
     /// Encodes the target in compact form, losing all but its top 23 significant bits.
+    ///
+    /// ```
+    /// use ironchain_core::ChainParams;
+    /// use ironchain_core::pow::CompactTarget;
+    ///
+    /// // Bitcoin's proof-of-work limit is 2^224 - 1; its compact form keeps only the top 16 bits
+    /// // of it, and decodes to 0xffff * 2^208, a smaller number.
+    /// let limit = ChainParams::bitcoin().pow_limit;
+    /// let bits = limit.to_compact_lossy();
+    /// assert_eq!(bits, CompactTarget::from_consensus(0x1d00_ffff));
+    /// assert!(bits.to_target().expect("a valid target") < limit);
+    ///
+    /// // A target that is already a compact value survives the round trip.
+    /// let target = bits.to_target().expect("a valid target");
+    /// assert_eq!(target.to_compact_lossy().to_target(), Ok(target));
+    /// ```
     pub fn to_compact_lossy(self) -> CompactTarget {
         CompactTarget::encode(self.0, false)
     }
@@ -171,6 +205,21 @@ impl Target {
     }
 
     /// Returns the expected number of hashes to find a block at this target: 2^256 / (target + 1).
+    ///
+    /// ```
+    /// use ironchain_core::pow::{CompactTarget, Target, Work};
+    /// use ruint::aliases::U256;
+    ///
+    /// // A block at Bitcoin's genesis difficulty is worth 0x100010001 hashes (about 2^32), the
+    /// // chainwork Bitcoin Core reports for block 0.
+    /// let genesis = CompactTarget::from_consensus(0x1d00_ffff).to_target()?;
+    /// assert_eq!(genesis.work(), Work::from_u256(U256::from(0x1_0001_0001_u64)));
+    ///
+    /// // Halve the target and the work doubles (rounded down).
+    /// let harder = Target::from_u256(genesis.to_u256() >> 1);
+    /// assert_eq!(harder.work().to_u256(), U256::from(0x2_0002_0002_u64));
+    /// # Ok::<(), ironchain_core::pow::CompactTargetError>(())
+    /// ```
     pub fn work(self) -> Work {
         // 2^256 does not fit in 256 bits; Bitcoin Core's GetBlockProof rewrites it as
         // (~target / (target + 1)) + 1, which does.

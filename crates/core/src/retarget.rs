@@ -46,6 +46,32 @@ pub fn next_bits(
 
 /// Computes a retarget: the new `bits` after a period that began at `first_time` and whose last
 /// block is `last` (Bitcoin Core's `CalculateNextWorkRequired`).
+///
+/// ```
+/// use ironchain_core::{BlockHash, ChainParams, Header, MerkleRoot};
+/// use ironchain_core::pow::CompactTarget;
+/// use ironchain_core::retarget::calculate_next_bits;
+///
+/// // Bitcoin Core's pow_tests.cpp `get_next_work`: the period from block 30,240 to 32,255
+/// // took 11.8 days instead of 14, so block 32,256 got a harder target, the first in
+/// // Bitcoin's history.
+/// let last = Header {
+///     version: 1,
+///     prev_blockhash: BlockHash::ZERO, // not used by the retarget
+///     merkle_root: MerkleRoot::ZERO,   // nor this
+///     time: 1_262_152_739,             // block 32,255
+///     bits: CompactTarget::from_consensus(0x1d00_ffff),
+///     nonce: 0,
+/// };
+/// let first_time = 1_261_130_161; // block 30,240
+/// let next = calculate_next_bits(&ChainParams::bitcoin(), &last, first_time);
+/// assert_eq!(next, CompactTarget::from_consensus(0x1d00_d86a));
+/// ```
+///
+/// # Panics
+/// Panics if `params.target_timespan()` is above `i64::MAX / 4` seconds (an overflow when
+/// the clamp bounds are computed; a release build may instead return a meaningless value). No
+/// chain whose retarget heights can be reached comes near that.
 pub fn calculate_next_bits(params: &ChainParams, last: &Header, first_time: u32) -> CompactTarget {
     let target_timespan = params.target_timespan();
     // Signed: a period's last block may carry an earlier time than its first.

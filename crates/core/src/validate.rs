@@ -321,6 +321,35 @@ pub struct ChainSummary {
 /// Feed it headers ([`Verifier::push_headers`]) or whole blocks ([`Verifier::push_blocks`]) in
 /// order from genesis; it keeps only what the rules need of the past (the last few times, the
 /// period's start, the parent), so a chain of any length verifies in constant memory.
+///
+/// ```
+/// use ironchain_core::chain::unix_now;
+/// use ironchain_core::{BlockHash, Blockchain, ChainParams, Header, Rule, Verifier};
+///
+/// // Mine three blocks on the regtest chain (about two hashes a block) and take their headers.
+/// let params = ChainParams::regtest();
+/// let mut chain = Blockchain::new(params.clone());
+/// for i in 1..=3 {
+///     chain.add_records(vec![format!("record {i}").into_bytes()])?;
+/// }
+/// let headers: Vec<Header> = chain.blocks().iter().map(|block| block.header).collect();
+///
+/// let mut verifier = Verifier::new(&params, unix_now());
+/// verifier.push_headers(&headers)?;
+/// let summary = verifier.summary().expect("genesis was accepted");
+/// assert_eq!((summary.blocks, summary.height), (4, 3));
+/// assert_eq!(summary.tip, chain.tip().block_hash());
+///
+/// // A header that does not link to the one before it is named, with the rule it broke.
+/// let mut forged = headers.clone();
+/// forged[2].prev_blockhash = BlockHash::ZERO;
+/// let invalid = Verifier::new(&params, unix_now())
+///     .push_headers(&forged)
+///     .expect_err("block 2 does not link to block 1");
+/// assert_eq!(invalid.height, 2);
+/// assert!(matches!(invalid.rule, Rule::BrokenLink { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verifier<'p> {
     params: &'p ChainParams,

@@ -82,6 +82,24 @@ pub struct ScanOutcome {
 /// `tail` is bytes 64..80 of the header: merkle-root tail, time, bits, nonce; its nonce bytes are
 /// ignored. `count` may be at most 2^32. Runs on [`Backend::detect`]'s backend; every backend
 /// returns exactly what [`scan_portable`] returns.
+///
+/// ```
+/// use ironchain_core::ChainParams;
+/// use ironchain_core::sha256d::{self, midstate};
+///
+/// let params = ChainParams::demo();
+/// let bytes = params.genesis.header.to_bytes();
+/// let state = midstate(bytes[..64].try_into().expect("64 bytes"));
+/// let tail: [u8; 16] = bytes[64..].try_into().expect("16 bytes");
+/// let target = params.pow_limit.to_le_bytes();
+///
+/// // Scan 10,000 nonces from 150,000: the first that meets the target is genesis's own.
+/// let outcome = sha256d::scan(&state, &tail, 150_000, 10_000, &target);
+/// assert_eq!(outcome.nonce, Some(params.genesis.header.nonce));
+/// assert_eq!(outcome.hashes, u64::from(params.genesis.header.nonce) - 150_000 + 1);
+/// // The fast backend agrees with the plain reference.
+/// assert_eq!(outcome, sha256d::scan_portable(&state, &tail, 150_000, 10_000, &target));
+/// ```
 pub fn scan(
     midstate: &[u32; 8],
     tail: &[u8; 16],
