@@ -24,7 +24,9 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::forks::{Accepted, ChainState, Rejected};
-use crate::net::{MessageId, NetworkEvent, NetworkHandle, PublishError, RequestError, Validation};
+use crate::net::{
+    BadFrame, MessageId, NetworkEvent, NetworkHandle, PublishError, RequestError, Validation,
+};
 use crate::score::{Offence, Scores};
 use crate::wire::{self, BlocksWriter, Request, Response, TipClaim};
 
@@ -278,7 +280,14 @@ impl NodeLoop {
                     debug!(%peer, %error, "sync answer not sent");
                 }
             }
-            NetworkEvent::BadInboundRequest { peer } => self.punish(peer, Offence::Oversized).await,
+            NetworkEvent::BadInboundRequest { peer, error } => {
+                debug!(%peer, %error, "badly framed sync request");
+                let offence = match error {
+                    BadFrame::TooLarge { .. } => Offence::Oversized,
+                    _ => Offence::Garbage,
+                };
+                self.punish(peer, offence).await;
+            }
             NetworkEvent::PeerConnected(peer) => {
                 info!(%peer, "peer connected");
                 self.ask_tip(peer);

@@ -422,6 +422,49 @@ async fn peers_sending_invalid_blocks_garbage_or_oversized_blocks_are_banned() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_sending_oversized_or_garbage_sync_requests_are_banned() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let params = ChainParams::regtest();
+        let a = start(config(dir.path(), "a", miner(true, 200)))
+            .await
+            .expect("A");
+        let max_request = net::SyncLimits::default().max_request;
+        let cases: [(&str, Vec<u8>); 2] = [
+            // Refused by A's codec on the length prefix, before a payload byte is read.
+            ("oversized", vec![0x02; max_request + 1]),
+            // Framed correctly, but not a sync request.
+            ("garbage", b"not a sync request".to_vec()),
+        ];
+        for (name, request) in cases {
+            let rogue = rogue(&params).await;
+            let a_id = rogue
+                .handle
+                .dial(a.listen_addrs[0].clone())
+                .await
+                .expect("rogue connects");
+            // Each costs 60 points: the second bans. A closes the stream unanswered, and then
+            // the connection.
+            for _ in 0..2 {
+                let answer = rogue.handle.request(a_id, request.clone()).await;
+                assert!(answer.is_err(), "{name}: A answered {answer:?}");
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while !is_banned(&rogue, &a).await {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{name}: rogue not banned"
+                );
+            }
+        }
+        let height = a.tip().height;
+        until(|| a.tip().height > height + 2).await;
+        a.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_claiming_a_long_chain_but_serving_a_short_one_changes_nothing() {
     bounded(async {
         let dir = tempfile::tempdir().expect("temp dir");

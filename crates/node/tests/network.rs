@@ -11,8 +11,8 @@ use std::io;
 use std::time::Duration;
 
 use ironchain_node::net::{
-    DialError, Multiaddr, NetworkConfig, NetworkEvent, NetworkHandle, PeerId, RequestError,
-    RespondError, SyncLimits, Topic, Validation, spawn,
+    BadFrame, DialError, Multiaddr, NetworkConfig, NetworkEvent, NetworkHandle, PeerId,
+    RequestError, RespondError, SyncLimits, Topic, Validation, spawn,
 };
 use tokio::sync::mpsc;
 
@@ -365,6 +365,41 @@ async fn request_over_the_peers_limit_fails_and_the_connection_survives() {
             .await
             .expect("B answers");
         assert_eq!(answer, b"ok");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn request_over_our_limit_is_reported_with_the_peer_that_sent_it() {
+    bounded(async {
+        let mut small = test_config();
+        small.sync_limits.max_request = 1024;
+        let (mut a, mut b) = (start(test_config()).await, start(small).await);
+        connect(&mut a, &mut b).await;
+        let (a_id, b_id) = (a.id(), b.id());
+        let request = tokio::spawn({
+            let a = a.handle.clone();
+            async move { a.request(b_id, vec![0u8; 4096]).await }
+        });
+        // The request-response behaviour drops a request its codec cannot read without telling
+        // anyone; ours reads it as a bad frame, so B's node learns who sent it.
+        let (peer, error) = b
+            .next(|e| match e {
+                NetworkEvent::BadInboundRequest { peer, error } => Some((peer, error)),
+                NetworkEvent::InboundRequest { .. } => panic!("B's node saw the oversized request"),
+                _ => None,
+            })
+            .await;
+        assert_eq!(peer, a_id);
+        assert_eq!(
+            error,
+            BadFrame::TooLarge {
+                announced: 4096,
+                max: 1024
+            }
+        );
+        let outcome = request.await.expect("request task did not panic");
+        assert!(outcome.is_err(), "A got an answer: {outcome:?}");
     })
     .await;
 }

@@ -3,8 +3,14 @@
 //! Sync requests ("send me headers from height N") and responses ("here are 2000 headers") are
 //! opaque bytes at this layer; the node encodes them. What this module guarantees is that a peer
 //! cannot make us allocate or read more than the configured limit: a length prefix above the
-//! limit is an error before any payload byte is read, and the payload is read through
+//! limit is refused before any payload byte is read, and the payload is read through
 //! [`AsyncReadExt::take`], so even a length under the limit only allocates as the bytes arrive.
+//!
+//! A request that breaks the framing is not an I/O error here but a [`BadFrame`] *value*: the
+//! request-response behaviour (0.30) drops a `read_request` error with a debug log and no event,
+//! so the node would never learn which peer sent it. As a value it travels up like any request,
+//! with the peer's id attached, and the node makes the peer pay for it
+//! ([`NetworkEvent::BadInboundRequest`](crate::net::NetworkEvent::BadInboundRequest)).
 //!
 //! Byte layout, identical for requests and responses (one message per stream; libp2p opens a
 //! fresh stream per request):
@@ -59,41 +65,84 @@ impl SyncCodec {
     }
 }
 
+/// Why a stream did not hold a well-formed frame. Both are the sender's doing (an honest peer
+/// checks its own limit before sending, and closes its side only after the whole frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadFrame {
+    /// The length prefix announces more than our limit; no payload byte was read.
+    #[error("frame announces {announced} bytes, limit is {max}")]
+    TooLarge {
+        /// What the prefix says.
+        announced: u32,
+        /// Our limit.
+        max: usize,
+    },
+    /// The stream ended inside the prefix or before the announced payload was complete.
+    #[error("frame announced {announced:?} bytes, stream ended after {received}")]
+    Truncated {
+        /// What the prefix says (`None`: the stream ended inside the prefix).
+        announced: Option<u32>,
+        /// Bytes of the prefix (if incomplete) or of the payload received.
+        received: usize,
+    },
+}
+
+impl From<BadFrame> for io::Error {
+    /// `InvalidData` for a frame over the limit, `UnexpectedEof` for a truncated one.
+    fn from(bad: BadFrame) -> Self {
+        let kind = match bad {
+            BadFrame::TooLarge { .. } => io::ErrorKind::InvalidData,
+            BadFrame::Truncated { .. } => io::ErrorKind::UnexpectedEof,
+        };
+        io::Error::new(kind, bad)
+    }
+}
+
+/// A sync request as read from a stream: its payload, or how the peer broke the framing.
+pub type SyncRequest = Result<Vec<u8>, BadFrame>;
+
 /// Reads one length-prefixed payload of at most `max` bytes.
 ///
 /// # Errors
 ///
-/// `InvalidData` if the prefix announces more than `max` bytes, `UnexpectedEof` if the stream
-/// ends before the prefix or the announced payload is complete, or any error of `io`.
-pub async fn read_frame<T>(io: &mut T, max: usize) -> io::Result<Vec<u8>>
+/// The outer error is the transport's (a reset stream, a closed connection): nobody's fault
+/// that we can tell. The inner [`BadFrame`] is the sender's: a prefix over `max`, or a stream
+/// that ended early.
+pub async fn read_frame<T>(io: &mut T, max: usize) -> io::Result<Result<Vec<u8>, BadFrame>>
 where
     T: AsyncRead + Unpin + Send,
 {
     let mut prefix = [0u8; LENGTH_PREFIX_LEN];
-    io.read_exact(&mut prefix).await?;
+    let mut filled = 0;
+    while filled < LENGTH_PREFIX_LEN {
+        match io.read(&mut prefix[filled..]).await? {
+            0 => {
+                return Ok(Err(BadFrame::Truncated {
+                    announced: None,
+                    received: filled,
+                }));
+            }
+            n => filled += n,
+        }
+    }
     let announced = u32::from_le_bytes(prefix);
     // A `u32` that does not fit `usize` (16-bit targets) is over any limit we could have.
     let len = usize::try_from(announced).unwrap_or(usize::MAX);
     if len > max {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame announces {len} bytes, limit is {max}"),
-        ));
+        return Ok(Err(BadFrame::TooLarge { announced, max }));
     }
     let mut payload = Vec::new();
     io.take(u64::from(announced))
         .read_to_end(&mut payload)
         .await?;
     if payload.len() != len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            format!(
-                "frame announced {len} bytes, stream ended after {}",
-                payload.len()
-            ),
-        ));
+        return Ok(Err(BadFrame::Truncated {
+            announced: Some(announced),
+            received: payload.len(),
+        }));
     }
-    Ok(payload)
+    Ok(Ok(payload))
 }
 
 /// Writes one length-prefixed payload of at most `max` bytes and closes the writing side.
@@ -125,32 +174,39 @@ where
 
 impl request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
+    type Request = SyncRequest;
     type Response = Vec<u8>;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    /// Returns a bad frame as a value, so that it reaches the node with the peer's id.
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncRequest>
     where
         T: AsyncRead + Unpin + Send,
     {
         read_frame(io, self.limits.max_request).await
     }
 
+    /// Returns a bad frame as an error: our own request failed, and the caller learns why from
+    /// [`RequestError::Io`](crate::net::RequestError::Io) (`InvalidData`: over our limit).
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, self.limits.max_response).await
+        Ok(read_frame(io, self.limits.max_response).await??)
     }
 
     async fn write_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        request: Vec<u8>,
+        request: SyncRequest,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
+        // The driver only sends payloads; a `BadFrame` exists on the reading side alone.
+        let request = request.map_err(|bad| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("cannot send {bad}"))
+        })?;
         write_frame(io, &request, self.limits.max_request).await
     }
 
@@ -180,6 +236,10 @@ mod tests {
         buf.into_inner()
     }
 
+    fn read(wire: &[u8], max: usize) -> Result<Vec<u8>, BadFrame> {
+        block_on(read_frame(&mut Cursor::new(wire), max)).expect("reading memory works")
+    }
+
     #[test]
     fn frame_is_length_little_endian_then_payload() {
         assert_eq!(encode(b"abc"), [3, 0, 0, 0, b'a', b'b', b'c']);
@@ -189,37 +249,98 @@ mod tests {
     #[test]
     fn frame_round_trips_at_the_limit() {
         let payload = vec![7u8; 1000];
-        let decoded = block_on(read_frame(&mut Cursor::new(encode(&payload)), 1000));
-        assert_eq!(decoded.expect("a frame at the limit is accepted"), payload);
+        assert_eq!(read(&encode(&payload), 1000), Ok(payload));
     }
 
     #[test]
     fn announced_length_over_the_limit_is_rejected_before_reading() {
         // Announces 4 GiB - 1 and sends nothing: must fail on the prefix, not try to allocate.
-        let wire = [0xff, 0xff, 0xff, 0xff];
-        let err = block_on(read_frame(&mut Cursor::new(wire), 1024)).expect_err("over the limit");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            read(&[0xff, 0xff, 0xff, 0xff], 1024),
+            Err(BadFrame::TooLarge {
+                announced: u32::MAX,
+                max: 1024
+            })
+        );
     }
 
     #[test]
     fn frame_one_byte_over_the_limit_is_rejected() {
-        let err = block_on(read_frame(&mut Cursor::new(encode(&[0u8; 11])), 10))
-            .expect_err("over the limit");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            read(&encode(&[0u8; 11]), 10),
+            Err(BadFrame::TooLarge {
+                announced: 11,
+                max: 10
+            })
+        );
     }
 
     #[test]
-    fn truncated_payload_is_an_unexpected_eof() {
+    fn truncated_payload_is_named_with_what_arrived() {
         let mut wire = encode(b"hello");
         wire.truncate(wire.len() - 1);
-        let err = block_on(read_frame(&mut Cursor::new(wire), 100)).expect_err("truncated");
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            read(&wire, 100),
+            Err(BadFrame::Truncated {
+                announced: Some(5),
+                received: 4
+            })
+        );
     }
 
     #[test]
-    fn truncated_prefix_is_an_unexpected_eof() {
-        let err = block_on(read_frame(&mut Cursor::new([1u8, 0]), 100)).expect_err("truncated");
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    fn truncated_prefix_and_empty_stream_are_truncated_frames() {
+        assert_eq!(
+            read(&[1u8, 0], 100),
+            Err(BadFrame::Truncated {
+                announced: None,
+                received: 2
+            })
+        );
+        assert_eq!(
+            read(&[], 100),
+            Err(BadFrame::Truncated {
+                announced: None,
+                received: 0
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_response_frame_is_an_io_error_of_the_documented_kind() {
+        let too_large = io::Error::from(BadFrame::TooLarge {
+            announced: 11,
+            max: 10,
+        });
+        assert_eq!(too_large.kind(), io::ErrorKind::InvalidData);
+        let truncated = io::Error::from(BadFrame::Truncated {
+            announced: None,
+            received: 0,
+        });
+        assert_eq!(truncated.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn a_bad_request_is_read_as_a_value_not_an_error() {
+        use request_response::Codec;
+        let mut codec = SyncCodec::new(SyncLimits {
+            max_request: 10,
+            max_response: 10,
+        });
+        let protocol = StreamProtocol::new("/test/1");
+        let request = block_on(codec.read_request(&protocol, &mut Cursor::new(encode(&[0; 11]))));
+        assert_eq!(
+            request.expect("a bad frame is not an i/o error"),
+            Err(BadFrame::TooLarge {
+                announced: 11,
+                max: 10
+            })
+        );
+        let response = block_on(codec.read_response(&protocol, &mut Cursor::new(encode(&[0; 11]))));
+        assert_eq!(
+            response.expect_err("over the limit").kind(),
+            io::ErrorKind::InvalidData
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, trace, warn};
 
 use crate::net::behaviour::{Behaviour, BehaviourEvent, Topic, Topics};
-use crate::net::codec::SyncLimits;
+use crate::net::codec::{SyncLimits, SyncRequest};
 use crate::net::config::NetworkConfig;
 use crate::net::error::{DialError, PublishError, RequestError};
 use crate::net::network::{Command, NetworkEvent, PeerInfo, Responder};
@@ -123,7 +123,11 @@ impl Driver {
                     }));
                     return;
                 }
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, data);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, Ok(data));
                 self.pending_requests.insert(id, reply);
             }
             Command::ReportGossip {
@@ -388,14 +392,29 @@ impl Driver {
         gossipsub.report_message_validation_result(id, from, verdict);
     }
 
-    fn on_sync(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+    fn on_sync(&mut self, event: request_response::Event<SyncRequest, Vec<u8>>) {
         use request_response::{Event, Message, OutboundFailure};
         match event {
             Event::Message {
                 peer,
                 message:
                     Message::Request {
-                        request, channel, ..
+                        request: Err(error),
+                        ..
+                    },
+                ..
+            } => {
+                debug!(%peer, %error, "sync request is not a well-formed frame");
+                // The response channel drops here, closing the peer's stream unanswered.
+                self.emit(NetworkEvent::BadInboundRequest { peer, error });
+            }
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request: Ok(request),
+                        channel,
+                        ..
                     },
                 ..
             } => {
@@ -446,12 +465,10 @@ impl Driver {
                 }
             }
             Event::InboundFailure { peer, error, .. } => {
+                // Reported only after a request was read: our answer could not be written
+                // (the peer hung up), took too long, or was never given. None of these is the
+                // peer's provable fault; a badly framed request arrives above, as a value.
                 debug!(%peer, %error, "inbound sync request failed");
-                // A request over our limit or not framed at all is the peer's fault; a timeout
-                // or a closed connection may be ours, and costs nothing.
-                if matches!(error, request_response::InboundFailure::Io(_)) {
-                    self.emit(NetworkEvent::BadInboundRequest { peer });
-                }
             }
             Event::ResponseSent { peer, .. } => trace!(%peer, "sync response sent"),
         }

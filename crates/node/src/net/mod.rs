@@ -60,7 +60,7 @@ pub mod error;
 pub mod network;
 
 pub use behaviour::Topic;
-pub use codec::SyncLimits;
+pub use codec::{BadFrame, SyncLimits};
 pub use config::{NetworkConfig, keypair_from_seed};
 pub use error::{DialError, PublishError, RequestError, RespondError, SpawnError, Stopped};
 pub use libp2p::gossipsub::MessageId;

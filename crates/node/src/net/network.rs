@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
 use crate::net::behaviour::{Behaviour, Topic, Topics};
+use crate::net::codec::BadFrame;
 use crate::net::config::NetworkConfig;
 use crate::net::driver::{Driver, error_chain};
 use crate::net::error::{DialError, PublishError, RequestError, RespondError, SpawnError, Stopped};
@@ -90,11 +91,14 @@ pub enum NetworkEvent {
     PeerDisconnected(PeerId),
     /// We listen on a new address.
     NewListenAddr(Multiaddr),
-    /// A peer broke the sync protocol below the node's view: a request over our size limit, or
-    /// a stream that is not a length-prefixed frame. The node decides what it costs the peer.
+    /// A peer broke the sync protocol's framing: a request over our size limit, or a stream
+    /// that ended inside its frame. Its stream has been closed unanswered; the node decides
+    /// what it costs the peer.
     BadInboundRequest {
         /// The peer that sent it.
         peer: PeerId,
+        /// What was wrong with it.
+        error: BadFrame,
     },
 }
 
