@@ -4,7 +4,8 @@
 //! The nonce search is the core's [`miner::mine`], run on a blocking thread. This task watches
 //! the tip while it runs: a block from the network makes the job stale, so the task calls
 //! [`MineControl::cancel`] and starts again on the new tip (the miner stops within about a
-//! millisecond). The commit happens under the chain lock, so it cannot race a reorganization.
+//! millisecond). The commit happens under the chain lock, so it cannot race a reorganization,
+//! and on tokio's blocking pool, because it waits for an fsync.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +18,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::config::MiningConfig;
-use crate::node::{Internal, Shared};
+use crate::node::{Internal, Shared, off_runtime};
 
 /// What the API shows about mining.
 #[derive(Debug, Default)]
@@ -125,10 +126,17 @@ pub(crate) async fn run(
                 continue;
             }
         };
-        let committed = {
-            let _chain = shared.chain();
-            shared.store.commit_mined(&template, header, unix_now())
-        };
+        // Under the chain lock, so the commit cannot race a reorganization; on the blocking
+        // pool, because it fsyncs.
+        let (committed, template) = off_runtime({
+            let shared = shared.clone();
+            move || {
+                let _chain = shared.chain();
+                let committed = shared.store.commit_mined(&template, header, unix_now());
+                (committed, template)
+            }
+        })
+        .await;
         match committed {
             Ok(mined) => {
                 last_block = Instant::now();

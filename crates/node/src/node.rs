@@ -10,6 +10,11 @@
 //! Sync runs in its own task, one peer at a time: ask with a locator, validate and store the
 //! batch, ask again after the last block received, until the peer has nothing more. Mining runs
 //! in its own task too ([`crate::mining`]); a new tip cancels its job at once.
+//!
+//! Every store call that writes (and so waits for an fsync) or reads many blocks runs on
+//! tokio's blocking pool through [`off_runtime`]: the loop awaits it, but the worker thread is
+//! free meanwhile, so the network task (and the HTTP API) never stall behind the disk. The
+//! loop still handles one event at a time, which keeps blocks in the order they arrived.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -142,6 +147,27 @@ pub fn open_or_repair(
     ))
 }
 
+/// Runs `work` on tokio's blocking pool and returns its result: for store calls that fsync or
+/// read many blocks, which would otherwise hold a runtime worker thread (and every task queued
+/// on it, the network's included) until the disk answers. A panic in `work` resumes here, as if
+/// it had run inline.
+///
+/// # Panics
+/// If `work` panics.
+pub(crate) async fn off_runtime<T, F>(work: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // Nothing aborts these tasks; the runtime cancels them only while shutting down, and
+        // then it drops the future awaiting them first.
+        Err(error) => unreachable!("a blocking store call was cancelled: {error}"),
+    }
+}
+
 /// State shared between the node loop, the miner and the HTTP API.
 #[derive(Debug)]
 pub struct Shared {
@@ -181,7 +207,7 @@ impl Shared {
         }
     }
 
-    /// Adds records to the pool (durably) and gossips them.
+    /// Adds records to the pool (durably, on the blocking pool) and gossips them.
     ///
     /// # Errors
     /// The pool's error; nothing was added.
@@ -189,7 +215,13 @@ impl Shared {
         &self,
         records: Vec<Vec<u8>>,
     ) -> Result<Vec<ironchain_store::RecordId>, ironchain_store::PoolError> {
-        let ids = self.store.add_records(&records)?;
+        let store = self.store.clone();
+        let (ids, records) = off_runtime(move || {
+            let ids = store.add_records(&records);
+            (ids, records)
+        })
+        .await;
+        let ids = ids?;
         self.records_added.notify_waiters();
         for record in records {
             match self.net.publish_record(record).await {
@@ -265,21 +297,25 @@ impl NodeLoop {
                 peer,
                 data,
                 responder,
-            } => {
-                let answer = match Request::decode(&data) {
-                    Ok(request) => self.answer(request),
-                    Err(error) => {
-                        debug!(%peer, %error, "malformed sync request");
-                        self.punish(peer, Offence::Garbage).await;
-                        None
+            } => match Request::decode(&data) {
+                Ok(request) => {
+                    // One answer at a time, each up to a response's worth of blocks read off
+                    // the runtime: concurrent answers would multiply the memory a peer can
+                    // make us hold by the streams it opens.
+                    let store = self.shared.store.clone();
+                    let max_response = self.max_response;
+                    let answer = off_runtime(move || answer(&store, request, max_response)).await;
+                    if let Some(answer) = answer
+                        && let Err(error) = responder.respond(answer)
+                    {
+                        debug!(%peer, %error, "sync answer not sent");
                     }
-                };
-                if let Some(answer) = answer
-                    && let Err(error) = responder.respond(answer)
-                {
-                    debug!(%peer, %error, "sync answer not sent");
                 }
-            }
+                Err(error) => {
+                    debug!(%peer, %error, "malformed sync request");
+                    self.punish(peer, Offence::Garbage).await;
+                }
+            },
             NetworkEvent::BadInboundRequest { peer, error } => {
                 debug!(%peer, %error, "badly framed sync request");
                 let offence = match error {
@@ -318,7 +354,8 @@ impl NodeLoop {
             }
         };
         let hash = block.block_hash();
-        let result = self.shared.chain().accept(block, unix_now());
+        let shared = self.shared.clone();
+        let result = off_runtime(move || shared.chain().accept(block, unix_now())).await;
         match result {
             Ok(Accepted::Extended(tip)) => {
                 info!(height = tip.height, %hash, %from, "new tip from gossip");
@@ -353,13 +390,13 @@ impl NodeLoop {
     }
 
     async fn on_gossip_record(&mut self, from: PeerId, id: MessageId, data: Vec<u8>) {
-        let store = &self.shared.store;
+        let store = self.shared.store.clone();
         if data.len() > store.max_record_size() {
             self.report(id, from, Validation::Reject).await;
             self.punish(from, Offence::BadRecord).await;
             return;
         }
-        match store.add_records(&[data]) {
+        match off_runtime(move || store.add_records(&[data])).await {
             Ok(_) => {
                 self.shared.records_added.notify_waiters();
                 self.report(id, from, Validation::Accept).await;
@@ -367,54 +404,6 @@ impl NodeLoop {
             Err(error) => {
                 debug!(%error, "gossip record not added");
                 self.report(id, from, Validation::Ignore).await;
-            }
-        }
-    }
-
-    /// Answers a sync request, or `None` to close the stream unanswered.
-    fn answer(&self, request: Request) -> Option<Vec<u8>> {
-        let store = &self.shared.store;
-        match request {
-            Request::GetTip => {
-                let tip = store.tip().ok()?;
-                Some(
-                    Response::Tip(TipClaim {
-                        height: tip.height,
-                        hash: tip.hash,
-                        work: tip.work,
-                    })
-                    .encode(),
-                )
-            }
-            Request::GetBlocks {
-                locator,
-                stop,
-                limit,
-            } => {
-                // The first locator hash on our best chain is where the asker's chain and ours
-                // part; with none, they share only genesis.
-                let mut fork = 0;
-                for hash in &locator {
-                    if let Ok(Some(height)) = store.height_of(hash) {
-                        fork = height;
-                        break;
-                    }
-                }
-                let tip = store.tip().ok()?;
-                let mut out = BlocksWriter::new();
-                let mut height = fork + 1;
-                while height <= tip.height && out.count() < limit {
-                    let raw = store.raw_block_at(height).ok()??;
-                    if out.size_with(raw.len()) > self.max_response {
-                        break;
-                    }
-                    out.push_encoded(&raw);
-                    if stop.is_some() && store.hash_at(height).ok()? == stop {
-                        break;
-                    }
-                    height += 1;
-                }
-                Some(out.finish())
             }
         }
     }
@@ -559,6 +548,54 @@ impl NodeLoop {
     }
 }
 
+/// Answers a sync request from the best chain in `store`, in at most `max_response` bytes, or
+/// returns `None` to close the stream unanswered (the store failed).
+fn answer(store: &Store, request: Request, max_response: usize) -> Option<Vec<u8>> {
+    match request {
+        Request::GetTip => {
+            let tip = store.tip().ok()?;
+            Some(
+                Response::Tip(TipClaim {
+                    height: tip.height,
+                    hash: tip.hash,
+                    work: tip.work,
+                })
+                .encode(),
+            )
+        }
+        Request::GetBlocks {
+            locator,
+            stop,
+            limit,
+        } => {
+            // The first locator hash on our best chain is where the asker's chain and ours
+            // part; with none, they share only genesis.
+            let mut fork = 0;
+            for hash in &locator {
+                if let Ok(Some(height)) = store.height_of(hash) {
+                    fork = height;
+                    break;
+                }
+            }
+            let tip = store.tip().ok()?;
+            let mut out = BlocksWriter::new();
+            let mut height = fork + 1;
+            while height <= tip.height && out.count() < limit {
+                let raw = store.raw_block_at(height).ok()??;
+                if out.size_with(raw.len()) > max_response {
+                    break;
+                }
+                out.push_encoded(&raw);
+                if stop.is_some() && store.hash_at(height).ok()? == stop {
+                    break;
+                }
+                height += 1;
+            }
+            Some(out.finish())
+        }
+    }
+}
+
 /// Downloads blocks from one peer until it has no more to give.
 struct SyncTask {
     shared: Arc<Shared>,
@@ -604,11 +641,10 @@ impl SyncTask {
                 break;
             }
             let count = blocks.len();
+            let last_hash = blocks.last().map(Block::block_hash);
             let shared = self.shared.clone();
-            let outcome = {
-                let mut chain = shared.chain();
-                chain.accept_batch(&blocks, unix_now())
-            };
+            let outcome =
+                off_runtime(move || shared.chain().accept_batch(&blocks, unix_now())).await;
             received += outcome.accepted;
             if outcome.tip_changed {
                 self.shared.refresh_tip();
@@ -626,7 +662,7 @@ impl SyncTask {
                     return None;
                 }
             }
-            last = blocks.last().map(Block::block_hash);
+            last = last_hash;
             if count < self.batch as usize {
                 break;
             }
