@@ -108,13 +108,13 @@ async fn get_json(addr: SocketAddr, path: &str) -> Value {
 async fn wait_for_text(client: &Client, selector: &str, check: impl Fn(&str) -> bool) -> String {
     let mut last = String::new();
     for _ in 0..150 {
-        if let Ok(element) = client.find(Locator::Css(selector)).await {
-            if let Ok(text) = element.text().await {
-                if check(&text) {
-                    return text;
-                }
-                last = text;
+        if let Ok(element) = client.find(Locator::Css(selector)).await
+            && let Ok(text) = element.text().await
+        {
+            if check(&text) {
+                return text;
             }
+            last = text;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
