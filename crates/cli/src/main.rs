@@ -31,8 +31,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Where the chain is stored (default: the platform's data directory).
-    #[arg(long, global = true, env = "IRONCHAIN_DATA_DIR", value_name = "DIR")]
+    /// Where the chain is stored (default: $IRONCHAIN_DATA_DIR if set and not empty, else the
+    /// platform's data directory).
+    // Read by hand rather than with clap's `env`: clap treats a set-but-empty variable as a
+    // missing value and refuses every command, even with --data-dir given.
+    #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -95,7 +98,33 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// Exit code for a reader that went away (`ironchain log | head`): 128 + SIGPIPE, as a shell
+/// reports a process that SIGPIPE stopped.
+const BROKEN_PIPE_EXIT: i32 = 141;
+
+/// Ends the process quietly when stdout's reader has gone, instead of panicking.
+///
+/// `println!` panics when it cannot write. A closed pipe is not a bug but the normal end of
+/// `ironchain ... | head`, so the panic hook recognises that one case and exits as a SIGPIPE-killed
+/// process would; every other panic is reported as usual.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(BROKEN_PIPE_EXIT);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

@@ -56,6 +56,15 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// Formats a count of things: "1 block", "2 blocks".
+pub fn plural(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{} {thing}s", count(n))
+    }
+}
+
 /// Formats a hash rate with an SI prefix.
 pub fn rate_text(per_second: f64) -> String {
     let (value, unit) = if per_second >= 1e9 {
@@ -80,6 +89,13 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(1000), "1,000");
         assert_eq!(count(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn one_thing_is_singular_and_others_plural() {
+        assert_eq!(plural(1, "block"), "1 block");
+        assert_eq!(plural(0, "record"), "0 records");
+        assert_eq!(plural(2500, "record"), "2,500 records");
     }
 
     #[test]

@@ -876,3 +876,23 @@ fn a_wrong_flag_or_a_missing_argument_is_a_usage_error() {
         );
     }
 }
+
+/// Found by setting `IRONCHAIN_DATA_DIR=` in a shell: clap read the empty variable as a missing
+/// value and refused every command, even with `--data-dir` given. An empty variable now counts
+/// as unset, and a set one is used when `--data-dir` is absent.
+#[test]
+fn the_data_dir_variable_is_used_when_set_and_ignored_when_empty() {
+    let chain = Chain::easy();
+    let with_empty = chain
+        .command(&["log", "--json"])
+        .env("IRONCHAIN_DATA_DIR", "")
+        .output();
+    assert_ok(&with_empty.expect("runs"));
+    let by_env = Command::new(env!("CARGO_BIN_EXE_ironchain"))
+        .env("IRONCHAIN_DATA_DIR", &chain.dir)
+        .args(["log", "--json"])
+        .output()
+        .expect("runs");
+    assert_ok(&by_env);
+    assert_eq!(parse(&by_env)["height"], 0);
+}

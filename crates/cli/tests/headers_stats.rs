@@ -144,3 +144,33 @@ fn headers_verify_still_works() {
     assert_eq!(report["height"], 39_999);
     assert_eq!(report["headers_in_file"], 10_000);
 }
+
+/// Found by running `ironchain headers stats DIR | head`: println! panicked with "failed
+/// printing to stdout: Broken pipe" once head had read its line. A reader that goes away is
+/// the normal end of a pipeline, so the process now ends quietly as SIGPIPE would end it.
+#[test]
+fn a_reader_that_closes_the_pipe_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = common::command()
+        .args(["headers", "stats"])
+        .arg(data(
+            "ckb-bitcoin-spv-testdata/main-chain/headers/diff-change",
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut first = String::new();
+    let mut reader = BufReader::new(child.stdout.take().expect("piped"));
+    reader.read_line(&mut first).expect("one line");
+    drop(reader);
+    let output = child.wait_with_output().expect("it ends");
+    assert_eq!(
+        output.status.code(),
+        Some(141),
+        "exit as a SIGPIPE-stopped process"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -38,6 +38,11 @@ pub enum ParamsError {
     Unusable(String),
 }
 
+/// The shortest retarget period, in seconds, whose quarter is still positive.
+const MIN_TARGET_TIMESPAN: u64 = 4;
+/// The longest retarget period, in seconds, the retarget arithmetic is meant for.
+const MAX_TARGET_TIMESPAN: u64 = 1 << 40;
+
 /// The largest `median_time_span` the core's verifier supports (it sorts on a 64-slot stack).
 const MAX_MEDIAN_TIME_SPAN: usize = 64;
 
@@ -51,8 +56,19 @@ pub fn check_params(params: &ChainParams) -> Result<(), ParamsError> {
     if params.target_spacing == 0 {
         return bad("target_spacing must be at least one second".into());
     }
-    if params.retarget_interval == 0 {
-        return bad("retarget_interval must be at least one block".into());
+    if params.retarget_interval < 2 {
+        // A period is measured over interval - 1 gaps: with one block there is nothing to measure.
+        return bad("retarget_interval must be at least two blocks".into());
+    }
+    // The retarget clamps a period's timespan to a quarter of the target; below four seconds that
+    // quarter rounds to zero and the next target would be zero, which no block can meet. Above
+    // 2^40 s (35,000 years) the arithmetic has no meaning left.
+    let timespan = params.target_timespan();
+    if !(MIN_TARGET_TIMESPAN..=MAX_TARGET_TIMESPAN).contains(&timespan) {
+        return bad(format!(
+            "retarget_interval x target_spacing must be {MIN_TARGET_TIMESPAN} to \
+             {MAX_TARGET_TIMESPAN} seconds, found {timespan}"
+        ));
     }
     if params.median_time_span == 0 || params.median_time_span > MAX_MEDIAN_TIME_SPAN {
         return bad(format!(
@@ -223,6 +239,28 @@ mod tests {
             check_params(&params),
             Err(ParamsError::Unusable(_))
         ));
+    }
+
+    /// Found by reading the guide's commands against the code: `init --chain custom
+    /// --retarget-interval 1 --spacing 1` made a chain whose first retarget demanded a zero
+    /// target (a quarter of a 1 s timespan rounds to 0), so no block could ever be mined again.
+    #[test]
+    fn a_retarget_period_too_short_to_quarter_is_refused() {
+        for (interval, spacing) in [(1, 600), (2, 1), (3, 1)] {
+            let params = ChainParams {
+                retarget_interval: interval,
+                target_spacing: spacing,
+                ..ChainParams::demo()
+            };
+            let error = check_params(&params).expect_err("refused");
+            assert!(error.to_string().contains("retarget_interval"), "{error}");
+        }
+        let params = ChainParams {
+            retarget_interval: 4,
+            target_spacing: 1,
+            ..ChainParams::demo()
+        };
+        assert_eq!(check_params(&params), Ok(()));
     }
 
     #[test]

@@ -8,11 +8,14 @@ use ironchain_store::{BadBlock, ChainSummary, Store, VerifyMode};
 
 use crate::Cli;
 
-/// Returns the data directory: `--data-dir`, `IRONCHAIN_DATA_DIR`, or the platform's data
-/// directory (`~/.local/share/ironchain` on Linux).
+/// Returns the data directory: `--data-dir`, `IRONCHAIN_DATA_DIR` (when set and not empty), or
+/// the platform's data directory (`~/.local/share/ironchain` on Linux).
 pub fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
     if let Some(dir) = &cli.data_dir {
         return Ok(dir.clone());
+    }
+    if let Some(dir) = std::env::var_os("IRONCHAIN_DATA_DIR").filter(|dir| !dir.is_empty()) {
+        return Ok(PathBuf::from(dir));
     }
     let dirs = directories::ProjectDirs::from("", "", "ironchain")
         .context("no home directory to keep the chain in: pass --data-dir DIR")?;

@@ -15,7 +15,7 @@ use ironchain_core::validate::default_threads;
 use ironchain_store::MineError;
 
 use super::chain::{open_writable, print_json};
-use crate::output::{count, rate_text};
+use crate::output::{count, plural, rate_text};
 use crate::{Cli, Outcome};
 
 /// What to mine, from the shared `mine` arguments.
@@ -120,8 +120,9 @@ pub fn run(cli: &Cli, plan: Plan) -> anyhow::Result<Outcome> {
         }));
     } else {
         println!(
-            "mined {} blocks ({records} records) in {seconds:.2} s, {} hashes at {}; {pending} pending{}",
-            mined.len(),
+            "mined {} ({}) in {seconds:.2} s, {} hashes at {}; {pending} pending{}",
+            plural(mined.len() as u64, "block"),
+            plural(records as u64, "record"),
             count(control.hashes()),
             rate_text(control.hashes() as f64 / seconds.max(1e-9)),
             if interrupted {
