@@ -12,7 +12,7 @@
 //! in its own task too ([`crate::mining`]); a new tip cancels its job at once.
 //!
 //! Every store call that writes (and so waits for an fsync) or reads many blocks runs on
-//! tokio's blocking pool through [`off_runtime`]: the loop awaits it, but the worker thread is
+//! tokio's blocking pool through `off_runtime`: the loop awaits it, but the worker thread is
 //! free meanwhile, so the network task (and the HTTP API) never stall behind the disk. The
 //! loop still handles one event at a time, which keeps blocks in the order they arrived.
 
