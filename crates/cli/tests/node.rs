@@ -77,13 +77,37 @@ fn a_testnet_of_three_mines_and_reports_each_node() {
     }
 }
 
+/// Sends one HTTP/1.1 request to `api` and returns the status line and body.
+fn http(api: &str, request: &str, body: &[u8]) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(api).expect("API listening");
+    stream.write_all(request.as_bytes()).expect("send");
+    stream.write_all(body).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, rest) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    // Chunked bodies: keep the JSON between the first brace and the last.
+    let start = rest.find(['{', '[']).unwrap_or(0);
+    let end = rest.rfind(['}', ']']).map_or(rest.len(), |end| end + 1);
+    (status, rest[start..end].to_owned())
+}
+
 #[test]
 fn a_node_serves_its_api_and_stops_cleanly_on_ctrl_c() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut child = ironchain()
         .args(["--data-dir"])
         .arg(dir.path())
-        .args(["node", "--api", "127.0.0.1:0", "--json"])
+        .args([
+            "node",
+            "--api",
+            "127.0.0.1:0",
+            "--mine",
+            "--threads",
+            "1",
+            "--json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -99,16 +123,48 @@ fn a_node_serves_its_api_and_stops_cleanly_on_ctrl_c() {
         .expect("api address")
         .trim_start_matches("http://")
         .to_owned();
-    // The API answers over plain TCP.
-    let mut stream = std::net::TcpStream::connect(&api).expect("API listening");
-    use std::io::{Read, Write};
-    stream
-        .write_all(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.contains("\"chain\":\"demo\""), "{response}");
+    let (status, body) = http(
+        &api,
+        "GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert!(status.starts_with("HTTP/1.1 200"), "{status} {body}");
+    assert!(body.contains("\"chain\":\"demo\""), "{body}");
+
+    // A record posted with the cookie's token is mined, and its proof from the API checks out
+    // with `ironchain check-proof`, which needs no chain.
+    let token =
+        std::fs::read_to_string(info["cookie"].as_str().expect("cookie path")).expect("cookie");
+    let record = b"posted through the API";
+    let request = format!(
+        "POST /records HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {}\r\n\r\n",
+        record.len()
+    );
+    let (status, body) = http(&api, &request, record);
+    assert!(status.starts_with("HTTP/1.1 201"), "{status} {body}");
+    let proof = (0..200)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            let get =
+                "GET /blocks/1/records/0/proof HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            let (status, body) = http(&api, get, b"");
+            status.starts_with("HTTP/1.1 200").then_some(body)
+        })
+        .expect("the record is mined into block 1 within 20 s");
+    let proof_file = dir.path().join("proof.json");
+    std::fs::write(&proof_file, &proof).expect("write");
+    let checked = ironchain()
+        .arg("check-proof")
+        .arg(&proof_file)
+        .output()
+        .expect("runs");
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
 
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -226,11 +226,18 @@ async fn block(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResu
     Ok(Json(value))
 }
 
+/// An inclusion proof, in the same document `ironchain prove` prints, so `ironchain check-proof`
+/// checks one from either source against the header it carries.
 #[derive(Debug, Serialize)]
 struct ProofResponse {
     height: u64,
     block_hash: BlockHash,
     merkle_root: ironchain_core::MerkleRoot,
+    /// The 80-byte header, hex.
+    header: String,
+    /// The record, hex.
+    record: String,
+    /// The record, hex (the name the explorer reads).
     record_hex: String,
     proof: InclusionProof,
 }
@@ -250,6 +257,8 @@ async fn proof(
         height,
         block_hash: block.block_hash(),
         merkle_root: block.header.merkle_root,
+        header: hex::encode(block.header.to_bytes()),
+        record: hex::encode(&block.records[index]),
         record_hex: hex::encode(&block.records[index]),
         proof,
     }))
