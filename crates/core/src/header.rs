@@ -218,8 +218,13 @@ mod tests {
             Err(HeaderFileError::Truncated { len: 79, extra: 79 })
         );
         assert_eq!(
-            HeaderFile::parse(b"0100\nabcd\n"),
+            HeaderFile::parse(b"abcd\n"),
             Err(HeaderFileError::BadLine { line: 1, found: 4 })
+        );
+        // A first line of digits only is the height; the header lines come after it.
+        assert_eq!(
+            HeaderFile::parse(b"0100\nabcd\n"),
+            Err(HeaderFileError::BadLine { line: 2, found: 4 })
         );
         assert!(matches!(
             HeaderFile::parse("9".repeat(30).as_bytes()),

@@ -65,6 +65,9 @@ const BITCOIN_GENESIS_MERKLE_ROOT: [u8; 32] = [
 /// The regtest genesis nonce, found once by mining; the tests check it meets the target.
 const REGTEST_GENESIS_NONCE: u32 = 1;
 
+/// When ironchain's own genesis blocks say they were made: 2025-11-24.
+const GENESIS_TIME: u32 = 1_764_000_000;
+
 /// The record in the demo chain's genesis block.
 const DEMO_GENESIS_RECORD: &[u8] = b"ironchain demo genesis";
 
@@ -101,26 +104,9 @@ impl ChainParams {
     /// one-second spacing and a retarget every ten blocks, so difficulty visibly climbs as the
     /// miner outpaces the one-second target.
     pub fn demo() -> Self {
+        // The nonce was found once by mining; the tests check it meets the target.
         let bits = CompactTarget::from_consensus(0x1f00_ffff);
-        let records = vec![DEMO_GENESIS_RECORD.to_vec()];
-        let header = Header {
-            version: 1,
-            prev_blockhash: BlockHash::ZERO,
-            merkle_root: merkle::root(&records),
-            time: 1_764_000_000, // 2025-11-24
-            bits,
-            nonce: 153_626, // found once by mining; the tests check it meets the target
-        };
-        Self {
-            name: "demo".into(),
-            genesis: Block::new(header, records),
-            pow_limit: bits.to_target().expect("0x1f00ffff is a valid target"),
-            target_spacing: 1,
-            retarget_interval: 10,
-            max_block_size: 1 << 20,
-            median_time_span: 11,
-            max_future_drift: 2 * 60 * 60,
-        }
+        Self::ironchain_chain("demo", DEMO_GENESIS_RECORD, bits, 153_626, 1, 10)
     }
 
     /// A chain for tests and benchmarks: the easiest target Bitcoin's regtest allows (`bits`
@@ -128,25 +114,8 @@ impl ChainParams {
     /// Unlike Bitcoin's regtest it does retarget, so the full rule set runs.
     pub fn regtest() -> Self {
         let bits = CompactTarget::from_consensus(0x207f_ffff);
-        let records = vec![b"ironchain regtest genesis".to_vec()];
-        let header = Header {
-            version: 1,
-            prev_blockhash: BlockHash::ZERO,
-            merkle_root: merkle::root(&records),
-            time: 1_764_000_000,
-            bits,
-            nonce: REGTEST_GENESIS_NONCE,
-        };
-        Self {
-            name: "regtest".into(),
-            genesis: Block::new(header, records),
-            pow_limit: bits.to_target().expect("0x207fffff is a valid target"),
-            target_spacing: 600,
-            retarget_interval: 2016,
-            max_block_size: 1 << 20,
-            median_time_span: 11,
-            max_future_drift: 2 * 60 * 60,
-        }
+        let record = b"ironchain regtest genesis";
+        Self::ironchain_chain("regtest", record, bits, REGTEST_GENESIS_NONCE, 600, 2016)
     }
 
     /// A chain of the user's own: the easiest block needs about 2^`difficulty_bits` hashes,
@@ -170,33 +139,51 @@ impl ChainParams {
         let limit = Target::from_u256(ruint::aliases::U256::MAX >> usize::from(difficulty_bits));
         // The limit is what its compact form decodes to, so genesis bits encode it exactly.
         let bits = limit.to_compact_lossy();
-        let pow_limit = bits
-            .to_target()
-            .expect("a compact form of a positive target is valid");
-        let records = vec![format!("ironchain genesis of {name}").into_bytes()];
-        let header = Header {
-            version: 1,
-            prev_blockhash: BlockHash::ZERO,
-            merkle_root: merkle::root(&records),
-            time: 1_764_000_000,
-            bits,
-            nonce: 0,
-        };
+        let record = format!("ironchain genesis of {name}").into_bytes();
+        let mut params =
+            Self::ironchain_chain(name, &record, bits, 0, target_spacing, retarget_interval);
         let job = crate::miner::MineJob {
-            header,
-            target: pow_limit,
+            header: params.genesis.header,
+            target: params.pow_limit,
             max_time: u32::MAX,
             threads,
         };
-        let header = match crate::miner::mine(&job, &crate::miner::MineControl::new()) {
+        params.genesis.header = match crate::miner::mine(&job, &crate::miner::MineControl::new()) {
             crate::miner::MineOutcome::Found(header) => header,
             // Every nonce at every time to 2106 missing a target this easy cannot happen.
             other => panic!("mining a genesis block at 2^-{difficulty_bits} failed: {other:?}"),
         };
+        params
+    }
+
+    /// One of ironchain's own chains: a genesis block holding `record`, made at
+    /// [`GENESIS_TIME`] with `bits` (which are also the proof-of-work limit) and `nonce`, and
+    /// the block size and time rules every ironchain chain shares.
+    ///
+    /// # Panics
+    /// Panics if `bits` is not a valid target (the callers pass constants or a compact form
+    /// they just encoded).
+    fn ironchain_chain(
+        name: &str,
+        record: &[u8],
+        bits: CompactTarget,
+        nonce: u32,
+        target_spacing: u32,
+        retarget_interval: u32,
+    ) -> Self {
+        let records = vec![record.to_vec()];
+        let header = Header {
+            version: 1,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root: merkle::root(&records),
+            time: GENESIS_TIME,
+            bits,
+            nonce,
+        };
         Self {
             name: name.into(),
             genesis: Block::new(header, records),
-            pow_limit,
+            pow_limit: bits.to_target().expect("genesis bits are a valid target"),
             target_spacing,
             retarget_interval,
             max_block_size: 1 << 20,
