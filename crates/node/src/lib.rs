@@ -180,7 +180,14 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         path: dir.clone(),
         source,
     })?;
-    let (store, repair) = node::open_or_repair(&dir, &config.params)?;
+    // Opening verifies the whole chain (and may repair it): seconds of disk and hashing on a
+    // large chain, so it runs on the blocking pool, not on a runtime worker.
+    let (store, repair) = {
+        let (dir, params) = (dir.clone(), config.params.clone());
+        tokio::task::spawn_blocking(move || node::open_or_repair(&dir, &params))
+            .await
+            .map_err(|error| StartError::Store(format!("the opening task failed: {error}")))??
+    };
     let store = Arc::new(store);
 
     let mut net_config = NetworkConfig::new(chain_id(&config.params));
