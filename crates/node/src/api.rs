@@ -92,6 +92,26 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A request axum could not even parse (a body over the limit, a malformed query or path) gets
+/// the same JSON error shape as every other failure, not axum's plain-text default.
+macro_rules! rejection_to_api_error {
+    ($($rejection:ty => $code:literal),* $(,)?) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                let status = rejection.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { $code };
+                Self::new(status, code, rejection.body_text())
+            }
+        }
+    )*};
+}
+
+rejection_to_api_error!(
+    axum::extract::rejection::BytesRejection => "bad_body",
+    axum::extract::rejection::QueryRejection => "bad_query",
+    axum::extract::rejection::PathRejection => "bad_path",
+);
+
 /// Room for JSON quoting and field names around the largest record.
 const BODY_OVERHEAD: usize = 64 * 1024;
 
@@ -114,6 +134,13 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/openapi.json", get(openapi))
         .merge(crate::explorer::router())
         .fallback(|| async { ApiError::not_found("no such endpoint: see /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method: see /openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(limit))
         // A client that stalls mid-request must not hold a connection's task forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -177,8 +204,9 @@ fn summary(height: u64, block: &Block) -> Value {
 
 async fn blocks(
     State(state): State<ApiState>,
-    Query(range): Query<Range>,
+    range: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
+    let Query(range) = range?;
     let store = &state.shared.store;
     let tip = store.tip().map_err(ApiError::internal)?;
     let limit = range.limit.unwrap_or(20).min(MAX_PAGE);
@@ -215,7 +243,11 @@ fn find_block(state: &ApiState, id: &str) -> ApiResult<(u64, Block)> {
     found.ok_or_else(|| ApiError::not_found(format!("no block {id} on the best chain")))
 }
 
-async fn block(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn block(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let Path(id) = id?;
     let (height, block) = find_block(&state, &id)?;
     let mut value = summary(height, &block);
     value["record_data"] = block
@@ -244,8 +276,9 @@ struct ProofResponse {
 
 async fn proof(
     State(state): State<ApiState>,
-    Path((height, index)): Path<(String, usize)>,
+    path: Result<Path<(String, usize)>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Json<ProofResponse>> {
+    let Path((height, index)) = path?;
     let (height, block) = find_block(&state, &height)?;
     let proof = InclusionProof::new(&block.records, index).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -292,8 +325,9 @@ struct RecordJson {
 async fn post_records(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = body?;
     let authorized = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -429,6 +463,13 @@ async fn header_stats(Query(query): Query<StatsQuery>, body: Bytes) -> ApiResult
         let file = HeaderFile::parse(&body).map_err(|e| {
             ApiError::new(StatusCode::BAD_REQUEST, "bad_header_file", e.to_string())
         })?;
+        if file.headers.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_header_file",
+                "the file holds no headers",
+            ));
+        }
         let start = query.start_height.or(file.start_height).unwrap_or(0);
         let headers: Vec<ironchain_core::Header> = file
             .headers
