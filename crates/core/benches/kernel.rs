@@ -6,8 +6,10 @@
 //! a header costs two compressions when mining from a midstate and three when verifying, so a
 //! ratio of 1.0 means "as fast as calling `compress256` that many times".
 //!
-//! `IRONCHAIN_SHA256=portable` makes `scan` and `hash_headers` use the portable backend; the
-//! explicit `*_with` rows measure every backend this CPU has either way.
+//! `IRONCHAIN_SHA256=portable` (or `sha-ni`, `avx512`) makes `scan` and `hash_headers` use that
+//! backend; the explicit `*_with` rows measure every backend this CPU has either way, and the last
+//! lines compare the AVX-512 kernel with the SHA-NI kernel where the CPU has both. Pin the run to
+//! one core (`taskset -c 1`) on a shared machine.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -143,5 +145,18 @@ fn main() {
     for (case, median) in cases.iter().zip(&medians) {
         let (name, ratio) = (&case.name, median * case.compressions / compress_per_sec);
         println!("{name:40} {:9.3} M/s   ratio {ratio:.2}", median / 1e6);
+    }
+
+    // The vector kernel against the SHA-NI kernel, side by side, where the CPU has both.
+    let median_of = |name: &str| {
+        let row = cases.iter().position(|c| c.name == name)?;
+        Some(medians[row])
+    };
+    for op in ["scan_with", "hash_headers_with"] {
+        let avx512 = median_of(&format!("{op}({})", Backend::Avx512));
+        let sha_ni = median_of(&format!("{op}({})", Backend::ShaNi));
+        if let (Some(avx512), Some(sha_ni)) = (avx512, sha_ni) {
+            println!("{op}: avx512 ÷ sha-ni = {:.2}", avx512 / sha_ni);
+        }
     }
 }

@@ -14,32 +14,58 @@
 //!
 //! # Backends
 //! [`Backend::detect`] picks the fastest [`Backend`] this CPU supports, once per process:
-//! [`Backend::ShaNi`] on x86-64 CPUs with the SHA extensions, [`Backend::Portable`] everywhere
-//! else. Setting the environment variable `IRONCHAIN_SHA256=portable` forces the portable path
-//! (to rule the kernel out when chasing a bug, or to measure the difference); it is read once,
-//! on the first call. [`scan_with`] and [`hash_headers_with`] take the backend explicitly, so
-//! tests and benchmarks can run every available backend in one process.
+//! [`Backend::Avx512`] on x86-64 CPUs with AVX-512F and AVX-512BW, else [`Backend::ShaNi`] on
+//! those with the SHA extensions, else [`Backend::Portable`]. The environment variable
+//! `IRONCHAIN_SHA256` overrides the choice: `portable` forces the portable path (to rule the
+//! kernels out when chasing a bug, or to measure the difference), and `sha-ni` or `avx512` ask
+//! for that kernel if the CPU has it; it is read once, on the first call. [`scan_with`] and
+//! [`hash_headers_with`] take the backend explicitly, so tests and benchmarks can run every
+//! available backend in one process.
 //!
 //! # Performance
-//! The SHA-NI kernel (`x86.rs`) hashes 4 nonces or headers side by side. The lane count was
-//! measured on an AMD EPYC (Zen 5, 2 cores, shared) with one thread, medians of 9 interleaved
-//! runs, as a multiple of what calling `sha2`'s `compress256` once per block would give
-//! (27.6 to 27.9 million compressions per second; a nonce costs 2, a whole header 3):
+//! Measured on an AMD EPYC (Zen 5, 2 cores, shared) with one thread pinned to a core, as a
+//! multiple of what calling `sha2`'s `compress256` once per block would give (27.6 to 29.1
+//! million compressions per second; a nonce costs 2, a whole header 3).
+//!
+//! The SHA-NI kernel (`x86.rs`) hashes 4 nonces or headers side by side; its lane count was
+//! chosen from medians of 9 interleaved runs:
 //!
 //! | lanes            | 1    | 2    | 3    | 4        | 6    | 8           | `sha2` loop |
 //! |------------------|------|------|------|----------|------|-------------|-------------|
 //! | [`scan`]         | 1.27 | 1.84 | 2.00 | **2.13** | 2.09 | 1.46 – 2.08 | 0.82        |
 //! | [`hash_headers`] | 1.17 | 1.74 | 1.90 | **1.99** | 1.50 | 1.33        | 0.91        |
 //!
-//! That is about 29.5 million nonces and 18.3 million headers per second per core. With more
-//! than 4 lanes the states no longer fit in the 16 registers SHA-NI instructions can name, and
-//! the spilling code is slower and moody (8-lane scans changed speed from build to build).
-//! `benches/kernel.rs` prints these ratios for the lane count in use.
+//! With more than 4 lanes the states no longer fit in the 16 registers SHA-NI instructions can
+//! name, and the spilling code is slower and moody (8-lane scans changed speed from build to
+//! build). That is about 31 million nonces and 19 million headers per second per core, and
+//! `sha256rnds2`'s throughput is the limit.
+//!
+//! The AVX-512 kernel (`avx512.rs`) does SHA-256 in ordinary vector arithmetic, 16 messages per
+//! register, and on Zen 5's full-width 512-bit units it beats SHA-NI (medians of 5 runs of
+//! `benches/kernel.rs`, each a median of 7):
+//!
+//! |                  | SHA-NI, 4 lanes | AVX-512, 16 lanes   | AVX-512 ÷ SHA-NI |
+//! |------------------|-----------------|---------------------|------------------|
+//! | [`scan`]         | 2.13 (31.0 M/s) | **2.94** (42.8 M/s) | 1.38             |
+//! | [`hash_headers`] | 1.98 (19.2 M/s) | **2.77** (26.8 M/s) | 1.40             |
+//!
+//! Hashing two groups of 16 nonces per loop was no faster: the kernel is limited by how many
+//! vector instructions the core issues, not by the latency of one round. Only Zen 5 was
+//! measured: on CPUs that run 512-bit instructions as two halves (Zen 4) or slow their clock for
+//! them, SHA-NI may be the faster, and `IRONCHAIN_SHA256=sha-ni` selects it.
+//! `benches/kernel.rs` prints both kernels' ratios and their quotient.
 
 use std::sync::OnceLock;
 
 use sha2::block_api::compress256;
 
+// The AVX-512 intrinsics and `target_feature`s are stable since Rust 1.89, one release past the
+// workspace's declared `rust-version` (1.88). The workspace already needs 1.90 in practice
+// (`redb` 4.6 declares it); raising `rust-version` in the root `Cargo.toml` removes the
+// `clippy::msrv` line.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"]
+mod avx512;
 #[cfg(test)]
 mod tests;
 #[cfg(target_arch = "x86_64")]
@@ -126,8 +152,10 @@ pub fn scan_with(
         Backend::Portable => scan_portable(midstate, tail, start, count, target),
         #[cfg(target_arch = "x86_64")]
         Backend::ShaNi => shani(backend).scan(midstate, tail, start, count, target),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => avx512(backend).scan(midstate, tail, start, count, target),
         #[cfg(not(target_arch = "x86_64"))]
-        Backend::ShaNi => unavailable(backend),
+        Backend::ShaNi | Backend::Avx512 => unavailable(backend),
     }
 }
 
@@ -150,12 +178,15 @@ pub fn hash_headers_with(backend: Backend, headers: &[[u8; 80]], out: &mut [[u8;
         Backend::Portable => hash_headers_portable(headers, out),
         #[cfg(target_arch = "x86_64")]
         Backend::ShaNi => shani(backend).hash_headers(headers, out),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => avx512(backend).hash_headers(headers, out),
         #[cfg(not(target_arch = "x86_64"))]
-        Backend::ShaNi => unavailable(backend),
+        Backend::ShaNi | Backend::Avx512 => unavailable(backend),
     }
 }
 
-/// The environment variable that forces the portable backend: `IRONCHAIN_SHA256=portable`.
+/// The environment variable that overrides [`Backend::detect`]'s choice:
+/// `IRONCHAIN_SHA256=portable` (or `sha-ni`, `avx512`).
 pub const BACKEND_VAR: &str = "IRONCHAIN_SHA256";
 
 /// The implementations of [`scan`] and [`hash_headers`].
@@ -164,20 +195,23 @@ pub const BACKEND_VAR: &str = "IRONCHAIN_SHA256";
 pub enum Backend {
     /// The x86-64 SHA extensions, several nonces or headers interleaved (`x86.rs`).
     ShaNi,
+    /// AVX-512 vector arithmetic, 16 nonces or headers at once, one per lane (`avx512.rs`).
+    Avx512,
     /// `sha2`'s compression function, one message at a time: the reference.
     Portable,
 }
 
 impl Backend {
-    /// Every backend, fastest first.
-    pub const ALL: [Backend; 2] = [Backend::ShaNi, Backend::Portable];
+    /// Every backend, fastest first (as measured: see the module docs).
+    pub const ALL: [Backend; 3] = [Backend::Avx512, Backend::ShaNi, Backend::Portable];
 
     /// Returns the backend [`scan`] and [`hash_headers`] use: the fastest this CPU supports,
-    /// or [`Backend::Portable`] if the environment variable [`BACKEND_VAR`]
-    /// (`IRONCHAIN_SHA256`) is `portable`.
+    /// unless the environment variable [`BACKEND_VAR`] (`IRONCHAIN_SHA256`) names another.
     ///
-    /// The choice is made on the first call and kept for the life of the process; other
-    /// values of the variable, or none, mean the automatic choice.
+    /// `portable` forces the portable backend; `sha-ni` or `avx512` ask for that kernel, and
+    /// are ignored (the automatic choice stands) if this CPU cannot run it. The choice is made
+    /// on the first call and kept for the life of the process; other values of the variable,
+    /// or none, mean the automatic choice.
     pub fn detect() -> Backend {
         static CHOSEN: OnceLock<Backend> = OnceLock::new();
         *CHOSEN.get_or_init(|| Backend::choose(std::env::var_os(BACKEND_VAR).as_deref()))
@@ -185,10 +219,13 @@ impl Backend {
 
     /// The choice [`Backend::detect`] makes, given the value of [`BACKEND_VAR`].
     fn choose(setting: Option<&std::ffi::OsStr>) -> Backend {
-        if setting.is_some_and(|v| v == "portable") {
-            return Backend::Portable;
+        let named = Backend::ALL
+            .into_iter()
+            .find(|b| setting.is_some_and(|v| v == b.name()));
+        match named {
+            Some(backend) if backend.is_available() => backend,
+            _ => Backend::available().next().unwrap_or(Backend::Portable),
         }
-        Backend::available().next().unwrap_or(Backend::Portable)
     }
 
     /// Returns true if this CPU can run the backend.
@@ -197,8 +234,10 @@ impl Backend {
             Backend::Portable => true,
             #[cfg(target_arch = "x86_64")]
             Backend::ShaNi => x86::ShaNi::detect().is_some(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 => avx512::Avx512::detect().is_some(),
             #[cfg(not(target_arch = "x86_64"))]
-            Backend::ShaNi => false,
+            Backend::ShaNi | Backend::Avx512 => false,
         }
     }
 
@@ -207,10 +246,12 @@ impl Backend {
         Backend::ALL.into_iter().filter(|b| b.is_available())
     }
 
-    /// Returns a short lower-case name for logs and benchmark output: `sha-ni` or `portable`.
+    /// Returns a short lower-case name for logs, benchmark output and [`BACKEND_VAR`]:
+    /// `avx512`, `sha-ni` or `portable`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::ShaNi => "sha-ni",
+            Backend::Avx512 => "avx512",
             Backend::Portable => "portable",
         }
     }
@@ -225,6 +266,11 @@ impl std::fmt::Display for Backend {
 #[cfg(target_arch = "x86_64")]
 fn shani(backend: Backend) -> x86::ShaNi {
     x86::ShaNi::detect().unwrap_or_else(|| unavailable(backend))
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512(backend: Backend) -> avx512::Avx512 {
+    avx512::Avx512::detect().unwrap_or_else(|| unavailable(backend))
 }
 
 fn unavailable(backend: Backend) -> ! {

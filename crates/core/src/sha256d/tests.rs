@@ -71,8 +71,8 @@ type Scanner = Box<dyn Fn(&[u32; 8], &[u8; 16], u32, u64, &[u8; 32]) -> ScanOutc
 /// A batch header hash under test, with the same arguments as [`hash_headers`].
 type BatchHasher = Box<dyn Fn(&[[u8; 80]], &mut [[u8; 32]])>;
 
-/// Every way this CPU can scan: each available backend, and the SHA-NI kernel at lane counts
-/// other than the one `scan` uses.
+/// Every way this CPU can scan: each available backend (AVX-512, SHA-NI, portable), and the
+/// SHA-NI kernel at lane counts other than the one `scan` uses.
 fn scanners() -> Vec<(String, Scanner)> {
     let backends = Backend::available().map(|b| {
         let scan: Scanner = Box::new(move |m, t, s, c, g| scan_with(b, m, t, s, c, g));
@@ -279,7 +279,7 @@ fn every_backend_has_a_name_and_portable_is_always_available() {
 }
 
 #[test]
-fn portable_in_the_environment_forces_the_portable_backend() {
+fn the_environment_can_force_a_backend_but_not_one_this_cpu_lacks() {
     use std::ffi::OsStr;
     assert_eq!(
         Backend::choose(Some(OsStr::new("portable"))),
@@ -288,8 +288,63 @@ fn portable_in_the_environment_forces_the_portable_backend() {
     let fastest = Backend::available().next();
     assert_eq!(Some(Backend::choose(None)), fastest);
     assert_eq!(Some(Backend::choose(Some(OsStr::new("auto")))), fastest);
-    if Backend::ShaNi.is_available() {
+    for backend in Backend::ALL {
+        let chosen = Backend::choose(Some(OsStr::new(backend.name())));
+        if backend.is_available() {
+            assert_eq!(chosen, backend);
+        } else {
+            assert_eq!(Some(chosen), fastest);
+        }
+    }
+    // Measured fastest first (see the module docs): AVX-512, then SHA-NI.
+    if Backend::Avx512.is_available() {
+        assert_eq!(Backend::choose(None), Backend::Avx512);
+    } else if Backend::ShaNi.is_available() {
         assert_eq!(Backend::choose(None), Backend::ShaNi);
+    }
+}
+
+#[test]
+fn a_nonce_is_found_at_every_lane_position() {
+    // The target is exactly the hash of the nonce `i` steps in, so the kernels must report it
+    // from whichever of the 16 lanes (and 4 SHA-NI lanes) it lands in, with the right count.
+    let (mid, tail) = split(&genesis());
+    for start in [0, 5, u32::MAX - 20] {
+        for i in 0..40u32 {
+            let nonce = start.wrapping_add(i);
+            let target = hash_with_nonce(&mid, &tail, nonce);
+            let expected = scan_portable(&mid, &tail, start, 40, &target);
+            // Equal hashes are rare, so the reference finds `nonce` itself (or, once in 2^32,
+            // an earlier nonce that also meets the target).
+            assert!(expected.hashes <= u64::from(i) + 1);
+            for (name, scan) in scanners() {
+                let outcome = scan(&mid, &tail, start, 40, &target);
+                assert_eq!(outcome, expected, "{name}, start {start}, lane step {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn ranges_of_every_length_up_to_two_batches_agree_with_the_reference() {
+    // Lengths 0..=33 cover empty, part of one 16-lane batch, exactly one and two, and a
+    // leftover after two; the starts cover the wrap at 2^32 inside a batch.
+    let (mid, tail) = split(&genesis());
+    let targets = [[0u8; 32], [0xff; 32], {
+        let mut t = [0xff; 32];
+        t[31] = 0x03;
+        t
+    }];
+    for start in [0, 7, u32::MAX - 16, u32::MAX - 3, u32::MAX] {
+        for count in 0..=33u64 {
+            for target in &targets {
+                let expected = scan_portable(&mid, &tail, start, count, target);
+                for (name, scan) in scanners() {
+                    let outcome = scan(&mid, &tail, start, count, target);
+                    assert_eq!(outcome, expected, "{name}, start {start}, count {count}");
+                }
+            }
+        }
     }
 }
 
