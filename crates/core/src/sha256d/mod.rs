@@ -59,12 +59,7 @@ use std::sync::OnceLock;
 
 use sha2::block_api::compress256;
 
-// The AVX-512 intrinsics and `target_feature`s are stable since Rust 1.89, one release past the
-// workspace's declared `rust-version` (1.88). The workspace already needs 1.90 in practice
-// (`redb` 4.6 declares it); raising `rust-version` in the root `Cargo.toml` removes the
-// `clippy::msrv` line.
 #[cfg(target_arch = "x86_64")]
-#[clippy::msrv = "1.89"]
 mod avx512;
 #[cfg(test)]
 mod tests;
