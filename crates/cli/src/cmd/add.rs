@@ -51,7 +51,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
         bail!("nothing to add: give TEXT, --file PATH or - for stdin");
     }
     let store = open_writable(cli)?;
-    let ids = store.add_records(&records)?;
+    let ids = store.add_records(&records).map_err(|error| match error {
+        // A write that failed at the very end (a disk filling up during the commit) may still
+        // have committed: say so, rather than invite a retry that could add the records twice.
+        ironchain_store::PoolError::Db(_) => anyhow::Error::new(error).context(
+            "the records may or may not have been stored: check `ironchain log` for the pending \
+             count before adding them again",
+        ),
+        other => other.into(),
+    })?;
     if cli.json {
         let ids: Vec<u64> = ids.iter().map(|id| id.0).collect();
         print_json(&serde_json::json!({ "accepted": ids }));
