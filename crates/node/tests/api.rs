@@ -6,38 +6,10 @@ use std::time::Duration;
 
 use ironchain_core::ChainParams;
 use ironchain_node::{NodeConfig, RunningNode, start};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Sends raw request bytes and returns the status code and the body.
-async fn send(addr: SocketAddr, request: &[u8]) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("API up");
-    stream.write_all(request).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .get(9..12)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    let start = body.find('{').unwrap_or(0);
-    let end = body.rfind('}').map_or(body.len(), |end| end + 1);
-    (status, body[start..end].to_owned())
-}
+mod common;
 
-async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &str,
-    body: &[u8],
-) -> (u16, String) {
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    send(addr, &[head.as_bytes(), body].concat()).await
-}
+use common::http;
 
 fn error_code(body: &str) -> String {
     let json: serde_json::Value =
@@ -63,23 +35,27 @@ async fn every_kind_of_bad_request_gets_a_json_error_and_changes_nothing() {
     tokio::time::timeout(Duration::from_secs(60), async {
         let dir = tempfile::tempdir().expect("temp dir");
         let (node, api, token) = node(dir.path()).await;
-        let auth = format!("Authorization: Bearer {token}\r\n");
+        let auth = [("Authorization", format!("Bearer {token}"))];
+        let json_auth = [
+            auth[0].clone(),
+            ("Content-Type", "application/json".to_owned()),
+        ];
         let limit = node.store().max_record_size();
 
         let cases: Vec<(&str, (u16, String), u16, &str)> = vec![
             (
                 "no token",
-                request(api, "POST", "/records", "", b"x").await,
+                http(api, "POST", "/records", &[], b"x").await,
                 401,
                 "unauthorized",
             ),
             (
                 "wrong token",
-                request(
+                http(
                     api,
                     "POST",
                     "/records",
-                    "Authorization: Bearer nope\r\n",
+                    &[("Authorization", "Bearer nope".to_owned())],
                     b"x",
                 )
                 .await,
@@ -88,7 +64,7 @@ async fn every_kind_of_bad_request_gets_a_json_error_and_changes_nothing() {
             ),
             (
                 "body over the limit",
-                request(
+                http(
                     api,
                     "POST",
                     "/records",
@@ -101,93 +77,79 @@ async fn every_kind_of_bad_request_gets_a_json_error_and_changes_nothing() {
             ),
             (
                 "bad JSON",
-                request(
-                    api,
-                    "POST",
-                    "/records",
-                    &format!("{auth}Content-Type: application/json\r\n"),
-                    b"{\"text\":",
-                )
-                .await,
+                http(api, "POST", "/records", &json_auth, b"{\"text\":").await,
                 400,
                 "bad_json",
             ),
             (
                 "bad hex",
-                request(
-                    api,
-                    "POST",
-                    "/records",
-                    &format!("{auth}Content-Type: application/json\r\n"),
-                    b"{\"hex\":\"zz\"}",
-                )
-                .await,
+                http(api, "POST", "/records", &json_auth, b"{\"hex\":\"zz\"}").await,
                 400,
                 "bad_hex",
             ),
             (
                 "record too large for a block",
-                request(api, "POST", "/records", &auth, &vec![b'a'; limit + 1]).await,
+                http(api, "POST", "/records", &auth, &vec![b'a'; limit + 1]).await,
                 422,
                 "record_refused",
             ),
             (
                 "bad query",
-                request(api, "GET", "/blocks?from=minus-one", "", b"").await,
+                http(api, "GET", "/blocks?from=minus-one", &[], b"").await,
                 400,
                 "bad_query",
             ),
             (
                 "bad block id",
-                request(api, "GET", "/blocks/not-a-hash", "", b"").await,
+                http(api, "GET", "/blocks/not-a-hash", &[], b"").await,
                 400,
                 "bad_block_id",
             ),
             (
                 "no such block",
-                request(api, "GET", "/blocks/999", "", b"").await,
+                http(api, "GET", "/blocks/999", &[], b"").await,
                 404,
                 "not_found",
             ),
             (
                 "bad record index",
-                request(api, "GET", "/blocks/0/records/x/proof", "", b"").await,
+                http(api, "GET", "/blocks/0/records/x/proof", &[], b"").await,
                 400,
                 "bad_path",
             ),
             (
                 "no such record",
-                request(api, "GET", "/blocks/0/records/7/proof", "", b"").await,
+                http(api, "GET", "/blocks/0/records/7/proof", &[], b"").await,
                 404,
                 "not_found",
             ),
             (
                 "unknown endpoint",
-                request(api, "GET", "/nothing", "", b"").await,
+                http(api, "GET", "/nothing", &[], b"").await,
                 404,
                 "not_found",
             ),
             (
                 "wrong method",
-                request(api, "GET", "/records", "", b"").await,
+                http(api, "GET", "/records", &[], b"").await,
                 405,
                 "method_not_allowed",
             ),
             (
                 "not a header file",
-                request(api, "POST", "/headers/stats", "", b"abc\n").await,
+                http(api, "POST", "/headers/stats", &[], b"abc\n").await,
                 400,
                 "bad_header_file",
             ),
             (
                 "no headers",
-                request(api, "POST", "/headers/stats", "", b"12345").await,
+                http(api, "POST", "/headers/stats", &[], b"12345").await,
                 400,
                 "bad_header_file",
             ),
             (
                 "unknown chain",
-                request(api, "POST", "/headers/stats?chain=dogecoin", "", b"").await,
+                http(api, "POST", "/headers/stats?chain=dogecoin", &[], b"").await,
                 400,
                 "unknown_chain",
             ),
@@ -203,7 +165,7 @@ async fn every_kind_of_bad_request_gets_a_json_error_and_changes_nothing() {
         );
 
         // The API still works after all that.
-        let (status, body) = request(api, "POST", "/records", &auth, b"a good record").await;
+        let (status, body) = http(api, "POST", "/records", &auth, b"a good record").await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(node.store().pending_count().expect("pool"), 1);
         node.shutdown().await;

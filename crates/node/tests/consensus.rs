@@ -17,8 +17,11 @@ use ironchain_node::net::{self, NetworkConfig, NetworkEvent, NetworkHandle, Publ
 use ironchain_node::wire::{Request, Response, TipClaim};
 use ironchain_node::{MiningConfig, NodeConfig, RunningNode, start};
 use ironchain_store::{OpenOptions, Store, VerifyMode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
+
+mod common;
+
+use common::http;
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -57,36 +60,6 @@ async fn until(mut check: impl FnMut() -> bool) {
 
 async fn converged(nodes: &[&RunningNode]) {
     until(|| nodes.windows(2).all(|w| w[0].tip().hash == w[1].tip().hash)).await;
-}
-
-/// A minimal HTTP/1.1 client: returns the status and the body.
-async fn http(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("API up");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    stream.write_all(body).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text[9..12].parse().expect("status code");
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    // Chunked bodies: keep the JSON between the first '{' or '[' and the last '}' or ']'.
-    let start = body.find(['{', '[']).unwrap_or(0);
-    let end = body.rfind(['}', ']']).map_or(body.len(), |e| e + 1);
-    (status, body[start..end].to_owned())
 }
 
 fn token(node: &RunningNode) -> String {

@@ -7,7 +7,7 @@
 //! which `.ci/run` installs. Without them it is skipped with a message, except under CI
 //! (`CI` set), where a missing browser is a failure.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -19,6 +19,10 @@ use ironchain_core::miner::MineControl;
 use ironchain_node::{NodeConfig, RunningNode, start};
 use ironchain_store::Store;
 use serde_json::Value;
+
+mod common;
+
+use common::get_json;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -88,20 +92,6 @@ async fn start_driver() -> (Driver, Client) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("chromedriver did not accept a session at {url}");
-}
-
-async fn get_json(addr: SocketAddr, path: &str) -> Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("API up");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    let start = body.find(['{', '[']).expect("a JSON body");
-    let end = body.rfind(['}', ']']).expect("a JSON body") + 1;
-    serde_json::from_str(&body[start..end]).expect("valid JSON")
 }
 
 /// Polls the page until `check` holds for the text of `selector`, or fails after 15 s.
