@@ -8,7 +8,7 @@
 //! blocks back to the fork point and connects the branch, in one transaction, and the blocks it
 //! disconnected become a side branch in turn (so the node can switch back if that branch grows
 //! again). Records of disconnected blocks that the new chain lacks go back into the pool: that is
-//! the store's promise ([`Store::reorganize`]).
+//! the store's promise ([`ChainStore::reorganize`]).
 //!
 //! Side branches are bounded two ways: a fork more than [`ForkLimits::max_depth`] blocks below
 //! the tip is ignored (Bitcoin relies on checkpoints and header-first sync for the same purpose;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use ironchain_core::pow::Work;
 use ironchain_core::validate::{self, Context};
 use ironchain_core::{Block, BlockHash, Header, InvalidBlock, Rule, retarget};
-use ironchain_store::{AppendError, DbError, ReorgError, ReorgReport, Store, TipInfo};
+use ironchain_store::{AppendError, ChainStore, DbError, ReorgError, ReorgReport, TipInfo};
 use tracing::{debug, info};
 
 /// How far and how wide side branches may grow.
@@ -88,19 +88,39 @@ pub enum Rejected {
     },
     /// The store refused or failed: our problem, not the sender's.
     #[error("the store failed: {0}")]
-    Store(String),
+    Store(#[from] ironchain_store::Error),
 }
 
 impl From<DbError> for Rejected {
     fn from(error: DbError) -> Self {
-        Rejected::Store(error.to_string())
+        Rejected::Store(error.into())
+    }
+}
+
+impl From<AppendError> for Rejected {
+    /// An invalid block is the sender's fault; anything else is the store's.
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Invalid(invalid) => Rejected::Invalid(invalid),
+            other => Rejected::Store(other.into()),
+        }
+    }
+}
+
+impl From<ReorgError> for Rejected {
+    /// An invalid block is the sender's fault; anything else is the store's.
+    fn from(error: ReorgError) -> Self {
+        match error {
+            ReorgError::Invalid(invalid) => Rejected::Invalid(invalid),
+            other => Rejected::Store(other.into()),
+        }
     }
 }
 
 /// A block kept off the best chain.
 #[derive(Debug, Clone)]
 struct SideBlock {
-    block: Block,
+    block: Arc<Block>,
     height: u64,
     /// Cumulative work of the branch up to and including this block.
     work: Work,
@@ -115,8 +135,8 @@ struct Parent {
 
 /// The best chain (in the store) and the side branches around it.
 #[derive(Debug)]
-pub struct ChainState {
-    store: Arc<Store>,
+pub struct ChainState<S> {
+    store: S,
     side: HashMap<BlockHash, SideBlock>,
     limits: ForkLimits,
 }
@@ -143,9 +163,9 @@ fn block_work(header: &Header) -> Work {
         .unwrap_or(Work::ZERO)
 }
 
-impl ChainState {
+impl<S: ChainStore> ChainState<S> {
     /// Wraps the store's chain with no side branches.
-    pub fn new(store: Arc<Store>, limits: ForkLimits) -> Self {
+    pub fn new(store: S, limits: ForkLimits) -> Self {
         Self {
             store,
             side: HashMap::new(),
@@ -154,8 +174,13 @@ impl ChainState {
     }
 
     /// Returns the store.
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Forgets every side branch (a restarted node remembers only what its store holds).
+    pub fn clear_side_branches(&mut self) {
+        self.side.clear();
     }
 
     /// Returns the number of side blocks kept.
@@ -174,7 +199,7 @@ impl ChainState {
     /// Accepts consecutive blocks (a sync batch), oldest first. Blocks extending the tip go to
     /// the store in one transaction; the rest one at a time through [`ChainState::accept`].
     /// Stops at the first block that is not accepted.
-    pub fn accept_batch(&mut self, blocks: &[Block], now: u32) -> BatchOutcome {
+    pub fn accept_batch(&mut self, blocks: &[Arc<Block>], now: u32) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
         let tip = match self.store.tip() {
             Ok(tip) => tip,
@@ -233,7 +258,7 @@ impl ChainState {
     /// ones before it and returns how many that was, with the rejection.
     fn append_run(
         &mut self,
-        run: &[Block],
+        run: &[Arc<Block>],
         tip: TipInfo,
         now: u32,
     ) -> Result<(), (usize, Rejected)> {
@@ -247,11 +272,11 @@ impl ChainState {
                 if good > 0
                     && let Err(error) = self.store.append_blocks(&run[..good], now)
                 {
-                    return Err((0, Rejected::Store(error.to_string())));
+                    return Err((0, error.into()));
                 }
                 Err((good, Rejected::Invalid(invalid)))
             }
-            Err(error) => Err((0, Rejected::Store(error.to_string()))),
+            Err(error) => Err((0, error.into())),
         }
     }
 
@@ -260,18 +285,15 @@ impl ChainState {
     ///
     /// # Errors
     /// See [`Rejected`]: only [`Rejected::Invalid`] is the sender's fault.
-    pub fn accept(&mut self, block: Block, now: u32) -> Result<Accepted, Rejected> {
+    pub fn accept(&mut self, block: Arc<Block>, now: u32) -> Result<Accepted, Rejected> {
         let hash = block.block_hash();
         if self.knows(&hash)? {
             return Ok(Accepted::Known);
         }
         let tip = self.store.tip()?;
         if block.header.prev_blockhash == tip.hash {
-            return match self.store.append_block(&block, now) {
-                Ok(tip) => Ok(Accepted::Extended(tip)),
-                Err(AppendError::Invalid(invalid)) => Err(Rejected::Invalid(invalid)),
-                Err(error) => Err(Rejected::Store(error.to_string())),
-            };
+            let tip = self.store.append_blocks(std::slice::from_ref(&block), now)?;
+            return Ok(Accepted::Extended(tip));
         }
         let prev = block.header.prev_blockhash;
         let parent = self
@@ -292,7 +314,7 @@ impl ChainState {
         let work = parent.work + block_work(&block.header);
 
         if work > tip.work {
-            let mut branch: Vec<Block> = path.into_iter().map(|side| side.block).collect();
+            let mut branch: Vec<Arc<Block>> = path.into_iter().map(|side| side.block).collect();
             branch.push(block);
             return self.reorganize(fork_height, branch, tip, now);
         }
@@ -322,7 +344,7 @@ impl ChainState {
     fn reorganize(
         &mut self,
         fork_height: u64,
-        branch: Vec<Block>,
+        branch: Vec<Arc<Block>>,
         tip: TipInfo,
         now: u32,
     ) -> Result<Accepted, Rejected> {
@@ -339,11 +361,7 @@ impl ChainState {
                 work,
             });
         }
-        let report = match self.store.reorganize(fork_height, &branch, now) {
-            Ok(report) => report,
-            Err(ReorgError::Invalid(invalid)) => return Err(Rejected::Invalid(invalid)),
-            Err(error) => return Err(Rejected::Store(error.to_string())),
-        };
+        let report = self.store.reorganize(fork_height, &branch, now)?;
         info!(
             fork_height,
             disconnected = report.disconnected,
@@ -447,7 +465,7 @@ impl ChainState {
             None
         };
         Context::from_ancestors(params, height, &ancestors, period_start_time, now)
-            .ok_or_else(|| Rejected::Store("a branch block has no ancestors".into()))
+            .ok_or_else(|| DbError::Corrupt("a branch block has no ancestors".into()).into())
     }
 
     fn header_on_branch(

@@ -14,7 +14,7 @@ use ironchain_core::merkle::InclusionProof;
 use ironchain_core::miner::{MineControl, MineJob, MineOutcome, mine};
 use ironchain_core::{Block, ChainParams, CompactTarget, Header, MerkleRoot, merkle};
 use ironchain_node::net::{self, NetworkConfig, NetworkEvent, NetworkHandle, PublishError};
-use ironchain_node::wire::{Request, Response, TipClaim};
+use ironchain_node::sync::{Request, Response, TipClaim};
 use ironchain_node::{MiningConfig, NodeConfig, RunningNode, start};
 use ironchain_store::{OpenOptions, Store, VerifyMode};
 use tokio::sync::mpsc;

@@ -58,7 +58,7 @@ pub mod write;
 pub use chain_store::ChainStore;
 pub use codec::TipInfo;
 pub use error::{
-    AppendError, BadBlock, CreateError, DbError, ExportError, Fault, ImportError, MineError,
+    AppendError, BadBlock, CreateError, DbError, Error, ExportError, Fault, ImportError, MineError,
     OpenError, PoolError, ReorgError, TamperError, TruncateError, VerifyError,
 };
 pub use ironchain_core::validate::ChainSummary;

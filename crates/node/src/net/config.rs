@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use libp2p::{Multiaddr, identity::Keypair, multiaddr::Protocol};
 
-use crate::net::codec::SyncLimits;
+use crate::sync::frame::SyncLimits;
 use crate::net::error::SpawnError;
 
 /// Everything [`spawn`](crate::net::spawn) needs.

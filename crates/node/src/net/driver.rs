@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, trace, warn};
 
 use crate::net::behaviour::{Behaviour, BehaviourEvent, Topic, Topics};
-use crate::net::codec::{SyncLimits, SyncRequest};
+use crate::sync::frame::{SyncLimits, SyncRequest};
 use crate::net::config::NetworkConfig;
 use crate::net::error::{DialError, PublishError, RequestError};
 use crate::net::network::{Command, NetworkEvent, PeerInfo, Responder};
