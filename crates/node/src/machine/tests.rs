@@ -223,7 +223,7 @@ fn a_peer_claiming_more_work_is_synced_from_in_batches_until_it_has_no_more() {
     assert_eq!(m.tip().hash, chain[2].block_hash());
     assert!(out.iter().any(|c| matches!(
         c,
-        Command::Notice(Notice::SyncFinished { peer: ALICE, received: 1 })
+        Command::Notice(Notice::SyncFinished { peer: ALICE, received: 3 })
     )));
     assert!(bans(&out).is_empty());
     assert_eq!(m.score(&ALICE, t0()), 0, "it delivered what it claimed");
@@ -395,6 +395,9 @@ fn a_miner_mines_pending_records_announces_the_block_and_pauses_its_minimum_inte
         t0().after(Duration::from_secs(1)),
     );
     assert!(jobs(&out).is_empty());
+    // The first tick polls the peers (none here) and leaves the mining pause as the next timer.
+    let out = m.handle(Event::Tick, t0().after(Duration::from_secs(2)));
+    assert!(jobs(&out).is_empty(), "still within the minimum interval");
     assert_eq!(m.next_wakeup(), t0().after(Duration::from_secs(5)));
     let out = m.handle(Event::Tick, t0().after(Duration::from_secs(5)));
     assert_eq!(jobs(&out).len(), 1, "after the interval, mining resumes");

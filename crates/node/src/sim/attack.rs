@@ -198,7 +198,7 @@ impl Selfish {
     }
 
     fn on_others_block(&mut self, engine: &mut Engine, height: u64) {
-        let private = self.private_height(engine).max(self.withheld_top(engine));
+        let private = self.private_height(engine);
         let lead_before = private.saturating_sub(self.public_height);
         self.public_height = self.public_height.max(height);
         match lead_before {
@@ -210,17 +210,6 @@ impl Selfish {
             }
             _ => self.publish_first(engine),
         }
-    }
-
-    /// The height of the attacker's highest withheld block.
-    fn withheld_top(&self, engine: &Engine) -> u64 {
-        engine
-            .withheld
-            .iter()
-            .filter(|(node, _)| *node == self.node)
-            .map(|(_, b)| engine.blocks[*b as usize].height)
-            .max()
-            .unwrap_or(0)
     }
 
     /// The attacker's withheld blocks still on its best chain, lowest first.

@@ -541,10 +541,14 @@ impl Engine {
 
     fn deliver(&mut self, to: u32, incarnation: u32, from: u32, message: Message) {
         let node = &self.nodes[to as usize];
+        // A connection opening or closing is news from the node's own side of the link: it
+        // arrives across a cut or a ban (it is how the node learns of them).
+        let local = matches!(message, Message::Connected | Message::Disconnected);
         let lost = node.incarnation != incarnation
             || node.machine.is_none()
-            || self.group[from as usize] != self.group[to as usize]
-            || node.banned.contains(&from);
+            || (!local
+                && (self.group[from as usize] != self.group[to as usize]
+                    || node.banned.contains(&from)));
         if lost {
             // A request that is lost is answered, after the timeout, by a failure.
             if let Message::Request(id, _) = message {
@@ -1166,6 +1170,31 @@ impl Engine {
         let mut filler = format!("filler n{node} #{}:", n.next_handle).into_bytes();
         filler.resize(size.max(filler.len()), b'.');
         let _ = n.store.add_records(&[filler]);
+    }
+
+    /// Returns the line-per-event log (empty unless [`EngineConfig::record_log`]).
+    pub fn log(&self) -> &[String] {
+        &self.log
+    }
+
+    /// Returns every block made in the run, genesis first.
+    pub fn blocks(&self) -> &[BlockInfo] {
+        &self.blocks
+    }
+
+    /// Returns every record posted in the run, in order.
+    pub fn records(&self) -> &[Vec<u8>] {
+        &self.records
+    }
+
+    /// Returns each node's store.
+    pub fn stores(&self) -> impl Iterator<Item = &Arc<MemStore>> {
+        self.nodes.iter().map(|n| &n.store)
+    }
+
+    /// Returns each node's role.
+    pub fn roles(&self) -> impl Iterator<Item = Role> + '_ {
+        self.nodes.iter().map(|n| n.role)
     }
 
     /// Returns whether every honest node that is up has the same tip.
