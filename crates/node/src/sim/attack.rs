@@ -90,9 +90,20 @@ impl PrivateFork {
                 self.outcome.drew_level = true;
             }
             if attacker > honest {
-                // Strictly more work (every block has the same target here): reveal.
+                // Strictly more work (every block has the same target here): reconnect, and
+                // announce the private chain, oldest block first.
                 self.outcome.released = true;
-                engine.schedule(engine.now, super::engine::Action::Heal);
+                engine.apply(super::engine::Action::Heal);
+                let mut blocks: Vec<u32> = engine
+                    .withheld
+                    .iter()
+                    .filter(|(node, _)| *node == self.node)
+                    .map(|(_, block)| *block)
+                    .collect();
+                blocks.sort_by_key(|b| engine.blocks[*b as usize].height);
+                for block in blocks {
+                    engine.release(self.node, block, |_, _, latency| latency);
+                }
                 return false;
             }
         }

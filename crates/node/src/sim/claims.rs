@@ -183,9 +183,12 @@ fn private_race(base: &SimConfig, q: f64) -> PrivateRace {
     let mut race = PrivateFork::new(attacker, 1, u64::MAX);
     race.isolate(&mut engine);
     engine.start();
-    let limit = u64::from(base.block_interval) * SECOND * base.blocks * 4;
+    // A minority is given the run's blocks to get ahead; a majority as long as it takes (it
+    // gets ahead with probability 1), within a hundred times as many.
+    let majority = q >= 0.5;
+    let limit = u64::from(base.block_interval) * SECOND * base.blocks * 200;
     engine.run(limit, |engine| {
-        race.step(engine) || race.outcome.honest_height >= base.blocks
+        race.step(engine) || (!majority && race.outcome.honest_height >= base.blocks)
     });
     PrivateRace {
         attacker_share: q,

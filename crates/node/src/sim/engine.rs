@@ -890,6 +890,8 @@ impl Engine {
             self.handle(node, Event::MineFailed { job: job.id });
             return;
         };
+        // This block takes the filler pending now; the next one gets a fresh one.
+        self.add_filler(node);
         self.handle(node, Event::Mined { job: job.id, header });
     }
 
@@ -923,6 +925,11 @@ impl Engine {
             Notice::RepairComplete { .. } => self.counters.repairs_complete += 1,
             _ => {}
         }
+    }
+
+    /// Carries out `action` now.
+    pub fn apply(&mut self, action: Action) {
+        self.act(action);
     }
 
     fn act(&mut self, action: Action) {

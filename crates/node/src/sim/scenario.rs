@@ -307,7 +307,9 @@ pub fn network(config: &SimConfig) -> (Report, Engine) {
     let span = interval * config.blocks;
     schedule_faults(config, &mut engine, &mut rng, span);
     for _ in 0..config.records {
-        let at = rng.next_u64() % span.max(1);
+        // Within the first three quarters of the run: the run may end when its blocks are
+        // mined, a little before `span`.
+        let at = rng.next_u64() % (span * 3 / 4).max(1);
         let node = (rng.next_u64() % config.nodes.max(1) as u64) as u32;
         engine.schedule(at, Action::PostRecord(node));
     }
@@ -428,7 +430,10 @@ fn race_engine(
     let mut shares = Shares::Equal.split(honest, 1.0 - q);
     shares.push(q);
     let mut engine_config = config.engine_config(params);
+    // The races test the attack's logic, as the papers model it: blocks cross a link in its
+    // latency, with no uplink queue to reorder them.
     engine_config.block_filler = 0;
+    engine_config.bandwidth = 0;
     Engine::new(engine_config, topology, roles, shares, seed)
 }
 
