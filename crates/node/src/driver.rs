@@ -25,9 +25,7 @@ use crate::machine::{
     BadRequest, Command, Event, Gossip, GossipId, InboundId, Machine, Notice, Status,
 };
 use crate::mining::{Miner, MiningStats};
-use crate::net::{
-    MessageId, NetworkEvent, NetworkHandle, PublishError, RequestError, Responder,
-};
+use crate::net::{MessageId, NetworkEvent, NetworkHandle, PublishError, RequestError, Responder};
 use crate::sync::client::ResponseError;
 use crate::sync::{Request, Response};
 
@@ -290,7 +288,11 @@ impl NodeLoop {
             match command {
                 Command::Verdict { id, verdict } => {
                     if let Some((message_id, from)) = self.gossip.remove(&id) {
-                        let _ = self.shared.net.report_gossip(message_id, from, verdict).await;
+                        let _ = self
+                            .shared
+                            .net
+                            .report_gossip(message_id, from, verdict)
+                            .await;
                     }
                 }
                 Command::Publish(gossip) => {
@@ -368,8 +370,12 @@ impl NodeLoop {
                 self.shared.mining.blocks.fetch_add(1, Ordering::Relaxed);
             }
             Notice::Repaired(repair) => {
-                warn!(bad_height = repair.bad_height, reason = repair.reason,
-                      dropped = repair.dropped.len(), "repairing the chain from peers");
+                warn!(
+                    bad_height = repair.bad_height,
+                    reason = repair.reason,
+                    dropped = repair.dropped.len(),
+                    "repairing the chain from peers"
+                );
             }
             Notice::Banned { peer, offence } => info!(%peer, ?offence, "peer banned"),
             _ => {}

@@ -150,6 +150,8 @@ pub struct BatchOutcome {
     pub tip_changed: bool,
     /// Reorganizations done, in order.
     pub reorgs: Vec<ReorgReport>,
+    /// The blocks accepted (not those already known), with their heights, in order.
+    pub placed: Vec<(BlockHash, u64)>,
     /// The first block that could not be accepted, and why; the blocks after it were not tried.
     pub error: Option<Rejected>,
 }
@@ -219,30 +221,37 @@ impl<S: ChainStore> ChainState<S> {
             run += 1;
         }
         if run > 0 {
-            match self.append_run(&blocks[..run], tip, now) {
-                Ok(()) => {
-                    outcome.accepted = run;
-                    outcome.tip_changed = true;
-                }
-                Err((appended, rejected)) => {
-                    outcome.accepted = appended;
-                    outcome.tip_changed = appended > 0;
-                    outcome.error = Some(rejected);
-                    return outcome;
-                }
+            let (appended, rejected) = self.append_run(&blocks[..run], tip, now);
+            outcome.error = rejected;
+            outcome.accepted = appended;
+            outcome.tip_changed = appended > 0;
+            outcome.placed.extend(
+                blocks[..appended]
+                    .iter()
+                    .zip(tip.height + 1..)
+                    .map(|(block, height)| (block.block_hash(), height)),
+            );
+            if outcome.error.is_some() {
+                return outcome;
             }
         }
         for block in &blocks[run..] {
             match self.accept(block.clone(), now) {
                 Ok(accepted) => {
                     outcome.accepted += 1;
+                    let hash = block.block_hash();
                     match accepted {
-                        Accepted::Extended(_) => outcome.tip_changed = true,
+                        Accepted::Extended(tip) => {
+                            outcome.tip_changed = true;
+                            outcome.placed.push((hash, tip.height));
+                        }
                         Accepted::Reorganized(report) => {
                             outcome.tip_changed = true;
+                            outcome.placed.push((hash, report.tip.height));
                             outcome.reorgs.push(report);
                         }
-                        Accepted::SideBranch { .. } | Accepted::Known => {}
+                        Accepted::SideBranch { height } => outcome.placed.push((hash, height)),
+                        Accepted::Known => {}
                     }
                 }
                 Err(rejected) => {
@@ -254,16 +263,16 @@ impl<S: ChainStore> ChainState<S> {
         outcome
     }
 
-    /// Appends blocks that extend the tip in one transaction; on an invalid block, appends the
-    /// ones before it and returns how many that was, with the rejection.
+    /// Appends blocks that extend the tip in one transaction. On an invalid block, appends the
+    /// ones before it; returns how many were appended and why the rest were not.
     fn append_run(
         &mut self,
         run: &[Arc<Block>],
         tip: TipInfo,
         now: u32,
-    ) -> Result<(), (usize, Rejected)> {
+    ) -> (usize, Option<Rejected>) {
         match self.store.append_blocks(run, now) {
-            Ok(_) => Ok(()),
+            Ok(_) => (run.len(), None),
             Err(AppendError::Invalid(invalid)) => {
                 // The store names the bad block by height; everything before it was fine.
                 let good = usize::try_from(invalid.height.saturating_sub(tip.height + 1))
@@ -272,11 +281,11 @@ impl<S: ChainStore> ChainState<S> {
                 if good > 0
                     && let Err(error) = self.store.append_blocks(&run[..good], now)
                 {
-                    return Err((0, error.into()));
+                    return (0, Some(error.into()));
                 }
-                Err((good, Rejected::Invalid(invalid)))
+                (good, Some(Rejected::Invalid(invalid)))
             }
-            Err(error) => Err((0, error.into())),
+            Err(error) => (0, Some(error.into())),
         }
     }
 
@@ -292,7 +301,9 @@ impl<S: ChainStore> ChainState<S> {
         }
         let tip = self.store.tip()?;
         if block.header.prev_blockhash == tip.hash {
-            let tip = self.store.append_blocks(std::slice::from_ref(&block), now)?;
+            let tip = self
+                .store
+                .append_blocks(std::slice::from_ref(&block), now)?;
             return Ok(Accepted::Extended(tip));
         }
         let prev = block.header.prev_blockhash;

@@ -163,7 +163,11 @@ mod tests {
         let mut scores = Scores::default();
         let peer: PeerId = 1;
         assert!(scores.add_at(peer, &invalid_block(), t0()));
-        assert_eq!(scores.get_at(&peer, t0()), 0, "the score resets with the ban");
+        assert_eq!(
+            scores.get_at(&peer, t0()),
+            0,
+            "the score resets with the ban"
+        );
     }
 
     #[test]

@@ -52,7 +52,11 @@ fn the_same_seed_replays_the_same_run_event_for_event() {
     };
     let (first, a) = scenario::network(&config);
     let (second, b) = scenario::network(&config);
-    assert!(a.log().len() > 10_000, "a real run: {} events", a.log().len());
+    assert!(
+        a.log().len() > 10_000,
+        "a real run: {} events",
+        a.log().len()
+    );
     assert_eq!(a.log(), b.log(), "the same seed gives the same event log");
     assert_eq!(first, second, "and the same report");
     let (_, other) = scenario::network(&SimConfig { seed: 2, ..config });
@@ -68,18 +72,20 @@ fn after_a_partition_heals_every_node_follows_the_most_work_tip_and_no_record_is
     };
     let (report, engine) = scenario::network(&config);
     assert!(report.agreed, "{}", report.to_text());
-    assert!(report.stale_blocks > 0, "the halves mined apart: {}", report.to_text());
+    assert!(
+        report.stale_blocks > 0,
+        "the halves mined apart: {}",
+        report.to_text()
+    );
     assert!(!report.reorgs.is_empty(), "the losing half reorganized");
     // Every node holds the same tip, and it is the one with the most work.
     let tips: Vec<_> = engine.stores().map(|s| s.tip().unwrap()).collect();
     assert!(tips.windows(2).all(|w| w[0] == w[1]), "one tip everywhere");
-    let most = engine
-        .blocks()
-        .iter()
-        .map(|b| b.height)
-        .max()
-        .unwrap();
-    assert!(tips[0].height + 2 >= most, "the tip is at the front of the work");
+    let most = engine.blocks().iter().map(|b| b.height).max().unwrap();
+    assert!(
+        tips[0].height + 2 >= most,
+        "the tip is at the front of the work"
+    );
     // Every record posted is in the best chain exactly once, or still pending somewhere.
     let main = engine.stores().next().unwrap();
     let mut in_chain = std::collections::HashMap::new();
@@ -107,7 +113,10 @@ fn after_a_partition_heals_every_node_follows_the_most_work_tip_and_no_record_is
 fn tampered_stores_repair_from_the_peers_that_still_hold_the_chain() {
     let config = small(Scenario::Tampered { share: 0.5 });
     let (report, engine) = scenario::network(&config);
-    assert_eq!(report.repairs, 30, "every tampered store is caught at restart");
+    assert_eq!(
+        report.repairs, 30,
+        "every tampered store is caught at restart"
+    );
     assert_eq!(report.repairs_complete, 30, "and refilled from peers");
     assert!(report.agreed, "{}", report.to_text());
     let now = engine.time().unix_secs();
@@ -179,7 +188,11 @@ fn the_stale_rate_matches_theory_from_measured_delays_and_grows_as_blocks_come_f
     let (slow, mid, fast) = (&points[0], &points[1], &points[2]);
     assert!(fast.estimate > mid.estimate && mid.estimate > slow.estimate);
     assert!(fast.stale_rate > mid.stale_rate && mid.stale_rate >= slow.stale_rate);
-    assert!(fast.stale_rate > 0.02, "10 s blocks on 100 KB: {}", fast.stale_rate);
+    assert!(
+        fast.stale_rate > 0.02,
+        "10 s blocks on 100 KB: {}",
+        fast.stale_rate
+    );
 }
 
 #[test]
@@ -199,9 +212,8 @@ fn a_selfish_miners_share_matches_eyal_and_sirer() {
                 })
                 .collect();
             let mean = shares.iter().sum::<f64>() / runs as f64;
-            let sd = (shares.iter().map(|s| (s - mean).powi(2)).sum::<f64>()
-                / (runs - 1) as f64)
-                .sqrt();
+            let sd =
+                (shares.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (runs - 1) as f64).sqrt();
             let se = sd / (runs as f64).sqrt();
             let expected = theory::selfish_revenue(q, gamma);
             assert!(
@@ -230,7 +242,10 @@ fn the_seed_claims_node_count_never_beats_work_but_eclipses_are_real() {
     };
     let table = claims::run(&base);
     let row = table.many_nodes_little_work;
-    assert!(!row.replaced, "90% of nodes with 10% of work never replace the chain");
+    assert!(
+        !row.replaced,
+        "90% of nodes with 10% of work never replace the chain"
+    );
     assert!(row.honest_blocks >= 60 && row.attacker_blocks < row.honest_blocks);
     let eclipse = &table.eclipse;
     assert_eq!(eclipse.len(), 4);
@@ -238,8 +253,14 @@ fn the_seed_claims_node_count_never_beats_work_but_eclipses_are_real() {
         eclipse[0].eclipsed > eclipse[3].eclipsed,
         "more outbound peers, fewer eclipsed nodes: {eclipse:?}"
     );
-    assert!(eclipse[0].eclipsed > 0, "with 2 outbound peers some honest nodes are eclipsed");
-    assert!(table.one_node_majority.replaced, "51% of work does replace the chain");
+    assert!(
+        eclipse[0].eclipsed > 0,
+        "with 2 outbound peers some honest nodes are eclipsed"
+    );
+    assert!(
+        table.one_node_majority.replaced,
+        "51% of work does replace the chain"
+    );
     let tampered = table.tampered;
     assert_eq!(tampered.repaired, tampered.tampered as u64);
     assert!(tampered.agreed);

@@ -35,9 +35,11 @@ pub enum ScenarioArg {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Every result is a pure function of the flags and --seed: the same seed \
+#[command(
+    after_help = "Every result is a pure function of the flags and --seed: the same seed \
                         prints the same report (wall_seconds and peak_rss_bytes measure this \
-                        machine and differ). Long runs: --nodes 10000 --blocks 2000 takes minutes.")]
+                        machine and differ). Long runs: --nodes 10000 --blocks 2000 takes minutes."
+)]
 pub struct Args {
     /// Nodes in the network.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
@@ -129,7 +131,10 @@ impl Args {
             "--bandwidth is megabits per second, 0 or more"
         );
         let q = share("attacker-share", self.attacker_share)?;
-        ensure!(q < 1.0, "--attacker-share must leave the honest network some hash rate");
+        ensure!(
+            q < 1.0,
+            "--attacker-share must leave the honest network some hash rate"
+        );
         let scenario = match self.scenario {
             ScenarioArg::Baseline | ScenarioArg::SeedClaims | ScenarioArg::StaleVsInterval => {
                 Scenario::Baseline
@@ -204,7 +209,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
                     "Stale rate against block interval ({} nodes, {} miners, {} blocks each)",
                     config.nodes, config.miners, config.blocks
                 );
-                println!("{:>10} {:>8} {:>7} {:>10} {:>10}", "interval", "mined", "stale", "measured", "theory");
+                println!(
+                    "{:>10} {:>8} {:>7} {:>10} {:>10}",
+                    "interval", "mined", "stale", "measured", "theory"
+                );
                 for p in &points {
                     println!(
                         "{:>8} s {:>8} {:>7} {:>9.3}% {:>9.3}%",
@@ -217,7 +225,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
                 }
             }
             if let Some(path) = &args.plot {
-                write(path, &plot::stale_chart(&points, config.nodes).to_svg(), "chart")?;
+                write(
+                    path,
+                    &plot::stale_chart(&points, config.nodes).to_svg(),
+                    "chart",
+                )?;
             }
         }
         ScenarioArg::DoubleSpend | ScenarioArg::Selfish => {
@@ -237,7 +249,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<Outcome> {
             }
             if let Some(path) = &args.plot {
                 let cdf = report::propagation_cdf(&engine);
-                write(path, &plot::propagation_chart(&cdf, config.nodes).to_svg(), "chart")?;
+                write(
+                    path,
+                    &plot::propagation_chart(&cdf, config.nodes).to_svg(),
+                    "chart",
+                )?;
             }
         }
     }

@@ -129,7 +129,10 @@ fn overtaking_needs_one_block_more_than_drawing_level() {
         let level = catch_up_probability_exact(share(q), 1);
         let ahead = overtake_probability_exact(share(q), 1);
         assert!((level - 2.0 * q).abs() < 1e-12, "q {q}: {level}");
-        assert!((ahead - (2.0 * q * q + q * q / p)).abs() < 1e-12, "q {q}: {ahead}");
+        assert!(
+            (ahead - (2.0 * q * q + q * q / p)).abs() < 1e-12,
+            "q {q}: {ahead}"
+        );
     }
     // Always below drawing level, and 1 for a majority.
     for z in [0, 1, 2, 6, 20] {

@@ -114,11 +114,15 @@ fn the_shorter_branch_with_more_work_wins_over_the_longer_one() {
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 6, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&arcs(&slow), unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&slow), unix_now())
+        .expect("valid");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
 
     for (i, block) in fast[..3].iter().enumerate() {
-        let accepted = chain.accept(Arc::new(block.clone()), unix_now()).expect("valid");
+        let accepted = chain
+            .accept(Arc::new(block.clone()), unix_now())
+            .expect("valid");
         assert_eq!(
             accepted,
             Accepted::SideBranch {
@@ -147,7 +151,9 @@ fn a_longer_branch_with_less_work_stays_a_side_branch() {
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 6, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&arcs(&fast), unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&fast), unix_now())
+        .expect("valid");
     let before = store.tip().expect("tip");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
 
@@ -170,7 +176,9 @@ fn a_side_branch_that_overtakes_reorganizes_and_returns_the_old_records_to_the_p
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 8, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&arcs(&slow[..6]), unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&slow[..6]), unix_now())
+        .expect("valid");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
     assert!(pending(&store).is_empty());
 
@@ -211,7 +219,9 @@ fn a_fork_deeper_than_max_depth_is_refused() {
     let (_dir, store) = store(&params);
     let genesis = [params.genesis.clone()];
     let main = extend(&params, &genesis, 6, SLOW, "m");
-    store.append_blocks(&arcs(&main), unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&main), unix_now())
+        .expect("valid");
     let limits = ForkLimits {
         max_depth: 2,
         max_side_blocks: 10,
@@ -231,7 +241,9 @@ fn a_fork_deeper_than_max_depth_is_refused() {
     // Parent at height 4: exactly max_depth below, kept.
     let shallow = extend(&params, &ancestors(4), 1, SLOW + 1, "shallow");
     assert_eq!(
-        chain.accept(Arc::new(shallow[0].clone()), unix_now()).expect("kept"),
+        chain
+            .accept(Arc::new(shallow[0].clone()), unix_now())
+            .expect("kept"),
         Accepted::SideBranch { height: 5 }
     );
     assert_eq!(chain.side_blocks(), 1);
@@ -243,7 +255,9 @@ fn side_blocks_beyond_max_side_blocks_are_refused() {
     let (_dir, store) = store(&params);
     let genesis = [params.genesis.clone()];
     let main = extend(&params, &genesis, 6, SLOW, "m");
-    store.append_blocks(&arcs(&main), unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&main), unix_now())
+        .expect("valid");
     let limits = ForkLimits {
         max_depth: 10,
         max_side_blocks: 2,
@@ -278,7 +292,9 @@ fn a_branch_with_an_invalid_block_is_rejected_and_changes_nothing() {
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 6, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&arcs(&slow), unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&slow), unix_now())
+        .expect("valid");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
     let tip = store.tip().expect("tip");
 

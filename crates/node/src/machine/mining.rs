@@ -155,7 +155,12 @@ impl<S: ChainStore, P: PeerKey> Machine<S, P> {
     }
 
     pub(super) fn on_mine_failed(&mut self, job: JobId, now: Time) {
-        if self.mining.job.as_ref().is_some_and(|(current, _)| *current == job) {
+        if self
+            .mining
+            .job
+            .as_ref()
+            .is_some_and(|(current, _)| *current == job)
+        {
             self.mining.job = None;
             self.mining.wake = Some(now.after(RETRY_AFTER));
         }

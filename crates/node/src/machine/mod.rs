@@ -647,6 +647,9 @@ impl<S: ChainStore, P: PeerKey> Machine<S, P> {
         }
         let SyncProgress { outcome, step } =
             session.on_response(&mut self.chain, response, now.unix_secs());
+        for &(hash, height) in &outcome.placed {
+            self.accepted(hash, height, Some(peer));
+        }
         for report in &outcome.reorgs {
             self.notice(Notice::Reorganized {
                 depth: report.disconnected,

@@ -82,7 +82,9 @@ fn sent(commands: &[Command<Peer>]) -> Vec<(Peer, RequestId, Request)> {
 
 fn claim_of(blocks: &[Arc<Block>]) -> TipClaim {
     let store = MemStore::standalone(params());
-    let tip = store.append_blocks(blocks, t0().unix_secs()).expect("valid");
+    let tip = store
+        .append_blocks(blocks, t0().unix_secs())
+        .expect("valid");
     TipClaim {
         height: tip.height,
         hash: tip.hash,
@@ -96,7 +98,10 @@ fn a_gossiped_block_on_the_tip_is_accepted_and_announced() {
     let chain = blocks(1, "a");
     let out = m.handle(gossip(ALICE, 7, &chain[0]), t0());
     assert_eq!(verdicts(&out), [Validation::Accept]);
-    assert!(out.iter().any(|c| matches!(c, Command::TipChanged(tip) if tip.height == 1)));
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::TipChanged(tip) if tip.height == 1))
+    );
     assert_eq!(m.tip().hash, chain[0].block_hash());
     // The same block again is known: ignored, not forwarded, nobody punished.
     let out = m.handle(gossip(BOB, 8, &chain[0]), t0());
@@ -116,10 +121,17 @@ fn a_block_with_too_little_work_is_rejected_and_its_sender_banned() {
     }
     let out = m.handle(gossip(ALICE, 1, &Arc::new(bad)), t0());
     assert_eq!(verdicts(&out), [Validation::Reject]);
-    assert_eq!(bans(&out), [ALICE], "an invalid block costs the whole threshold");
+    assert_eq!(
+        bans(&out),
+        [ALICE],
+        "an invalid block costs the whole threshold"
+    );
     assert!(out.iter().any(|c| matches!(
         c,
-        Command::Notice(Notice::BlockRejected { reason: "not-enough-work", .. })
+        Command::Notice(Notice::BlockRejected {
+            reason: "not-enough-work",
+            ..
+        })
     )));
     assert_eq!(m.tip().height, 0);
 }
@@ -159,7 +171,10 @@ fn a_block_with_an_unknown_parent_makes_the_machine_ask_its_sender_for_the_tip()
         },
         t0(),
     );
-    assert!(sent(&out).is_empty(), "no more work claimed: nothing to sync");
+    assert!(
+        sent(&out).is_empty(),
+        "no more work claimed: nothing to sync"
+    );
     // Then she gossips block 3 of a chain we have never seen.
     let chain = blocks(3, "a");
     let out = m.handle(gossip(ALICE, 1, &chain[2]), t0());
@@ -194,7 +209,17 @@ fn a_peer_claiming_more_work_is_synced_from_in_batches_until_it_has_no_more() {
         },
         t0(),
     );
-    let [(ALICE, first, Request::GetBlocks { ref locator, limit: 2, .. })] = sent(&out)[..]
+    let [
+        (
+            ALICE,
+            first,
+            Request::GetBlocks {
+                ref locator,
+                limit: 2,
+                ..
+            },
+        ),
+    ] = sent(&out)[..]
     else {
         panic!("more work claimed: the machine asks for blocks: {out:?}");
     };
@@ -211,7 +236,11 @@ fn a_peer_claiming_more_work_is_synced_from_in_batches_until_it_has_no_more() {
     let [(ALICE, second, Request::GetBlocks { ref locator, .. })] = sent(&out)[..] else {
         panic!("a full batch asks for the next: {out:?}");
     };
-    assert_eq!(locator[0], chain[1].block_hash(), "led by the last block received");
+    assert_eq!(
+        locator[0],
+        chain[1].block_hash(),
+        "led by the last block received"
+    );
     let out = m.handle(
         Event::Response {
             from: ALICE,
@@ -223,7 +252,10 @@ fn a_peer_claiming_more_work_is_synced_from_in_batches_until_it_has_no_more() {
     assert_eq!(m.tip().hash, chain[2].block_hash());
     assert!(out.iter().any(|c| matches!(
         c,
-        Command::Notice(Notice::SyncFinished { peer: ALICE, received: 3 })
+        Command::Notice(Notice::SyncFinished {
+            peer: ALICE,
+            received: 3
+        })
     )));
     assert!(bans(&out).is_empty());
     assert_eq!(m.score(&ALICE, t0()), 0, "it delivered what it claimed");
@@ -254,7 +286,10 @@ fn a_peer_that_claims_more_work_than_it_delivers_pays_for_it() {
         t0(),
     );
     assert_eq!(m.tip().height, 1, "what it did deliver is kept");
-    assert!(out.iter().any(|c| matches!(c, Command::Notice(Notice::SyncFinished { .. }))));
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::Notice(Notice::SyncFinished { .. })))
+    );
     assert_eq!(m.score(&ALICE, t0()), 60, "a false claim costs 60 points");
 }
 
@@ -262,7 +297,9 @@ fn a_peer_that_claims_more_work_than_it_delivers_pays_for_it() {
 fn requests_are_answered_from_the_best_chain() {
     let mut m = machine(MachineConfig::default());
     let chain = blocks(3, "a");
-    m.store().append_blocks(&chain, t0().unix_secs()).expect("valid");
+    m.store()
+        .append_blocks(&chain, t0().unix_secs())
+        .expect("valid");
     let out = m.handle(
         Event::Request {
             from: ALICE,
@@ -357,8 +394,13 @@ fn a_miner_mines_pending_records_announces_the_block_and_pauses_its_minimum_inte
         mining: Some(policy),
         ..MachineConfig::default()
     });
-    assert!(jobs(&m.start(t0())).is_empty(), "nothing pending, nothing to mine");
-    m.store().add_records(&[b"pay bob".to_vec()]).expect("added");
+    assert!(
+        jobs(&m.start(t0())).is_empty(),
+        "nothing pending, nothing to mine"
+    );
+    m.store()
+        .add_records(&[b"pay bob".to_vec()])
+        .expect("added");
     let out = m.handle(
         Event::RecordsAdded {
             records: vec![b"pay bob".to_vec()],
@@ -387,7 +429,9 @@ fn a_miner_mines_pending_records_announces_the_block_and_pauses_its_minimum_inte
     assert_eq!(published[0].records, [b"pay bob".to_vec()]);
     assert_eq!(m.tip().height, 1);
     // Another record right away: the minimum interval holds the next job back.
-    m.store().add_records(&[b"pay carol".to_vec()]).expect("added");
+    m.store()
+        .add_records(&[b"pay carol".to_vec()])
+        .expect("added");
     let out = m.handle(
         Event::RecordsAdded {
             records: vec![b"pay carol".to_vec()],
@@ -439,7 +483,9 @@ fn a_block_found_for_a_replaced_job_is_ignored() {
 fn a_store_tampered_while_running_is_cut_back_and_refetched_from_peers() {
     let mut m = machine(MachineConfig::default());
     let chain = blocks(4, "a");
-    m.store().append_blocks(&chain, t0().unix_secs()).expect("valid");
+    m.store()
+        .append_blocks(&chain, t0().unix_secs())
+        .expect("valid");
     m.handle(Event::PeerConnected { peer: ALICE }, t0());
     // Answer the connection's tip request, so the next one can be asked.
     let mut changed = (*chain[2]).clone();
@@ -454,7 +500,10 @@ fn a_store_tampered_while_running_is_cut_back_and_refetched_from_peers() {
     assert_eq!(repair.bad_height, 3);
     assert_eq!(repair.code, "records-altered");
     assert_eq!(m.tip().height, 2);
-    assert!(out.iter().any(|c| matches!(c, Command::TipChanged(tip) if tip.height == 2)));
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::TipChanged(tip) if tip.height == 2))
+    );
 }
 
 #[test]

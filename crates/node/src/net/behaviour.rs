@@ -21,9 +21,9 @@ use libp2p::{
     StreamProtocol, allow_block_list, connection_limits, identify, mdns, ping, request_response,
 };
 
-use crate::sync::frame::SyncCodec;
 use crate::net::config::NetworkConfig;
 use crate::net::error::SpawnError;
+use crate::sync::frame::SyncCodec;
 
 /// The two gossip topics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -57,11 +57,11 @@ mod driver;
 pub mod error;
 pub mod network;
 
-pub use behaviour::Topic;
+pub use crate::machine::Validation;
 pub use crate::sync::frame::{BadFrame, SyncLimits};
+pub use behaviour::Topic;
 pub use config::{NetworkConfig, keypair_from_seed};
 pub use error::{DialError, PublishError, RequestError, RespondError, SpawnError, Stopped};
 pub use libp2p::gossipsub::MessageId;
 pub use libp2p::{Multiaddr, PeerId};
-pub use crate::machine::Validation;
 pub use network::{NetworkEvent, NetworkHandle, PeerInfo, Responder, spawn};

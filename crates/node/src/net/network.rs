@@ -21,12 +21,12 @@ use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
-use crate::net::behaviour::{Behaviour, Topic, Topics};
 use crate::machine::Validation;
-use crate::sync::frame::BadFrame;
+use crate::net::behaviour::{Behaviour, Topic, Topics};
 use crate::net::config::NetworkConfig;
 use crate::net::driver::{Driver, error_chain};
 use crate::net::error::{DialError, PublishError, RequestError, RespondError, SpawnError, Stopped};
+use crate::sync::frame::BadFrame;
 
 /// Commands queued between the handle and the task. A real node may want this configurable.
 const COMMAND_CHANNEL_CAPACITY: usize = 256;

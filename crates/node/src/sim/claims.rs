@@ -26,8 +26,8 @@ use super::attack::PrivateFork;
 use super::engine::{Engine, Role};
 use super::links::SECOND;
 use super::scenario::{self, Scenario, Shares, SimConfig};
-use super::topology::Topology;
 use super::sim_params;
+use super::topology::Topology;
 
 /// Outbound peer counts tried in the eclipse row.
 pub const OUTBOUND_COUNTS: [usize; 4] = [2, 4, 8, 16];

@@ -126,28 +126,70 @@ enum Message {
     Disconnected,
 }
 
-#[derive(Debug)]
-struct Scheduled {
+/// When an event is due, and where it waits: the heap orders small keys, the events themselves
+/// stay put in a slab (moving whole events at every heap step was a quarter of a run's time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
     at: Micros,
     seq: u64,
-    due: Due,
+    slot: u32,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Scheduled {
-    /// Reversed: the heap's greatest is the earliest.
+
+impl Ord for Key {
+    /// Reversed: the heap's greatest is the earliest; ties go in the order they were scheduled.
     fn cmp(&self, other: &Self) -> CmpOrdering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Events in time order.
+#[derive(Debug, Default)]
+struct Queue {
+    heap: BinaryHeap<Key>,
+    slots: Vec<Option<Due>>,
+    free: Vec<u32>,
+    seq: u64,
+}
+
+impl Queue {
+    fn insert(&mut self, at: Micros, due: Due) {
+        self.seq += 1;
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(due);
+                slot
+            }
+            None => {
+                self.slots.push(Some(due));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Key {
+            at,
+            seq: self.seq,
+            slot,
+        });
+    }
+
+    fn next_time(&self) -> Option<Micros> {
+        self.heap.peek().map(|key| key.at)
+    }
+
+    fn take(&mut self) -> Option<(Micros, Due)> {
+        let key = self.heap.pop()?;
+        self.free.push(key.slot);
+        let due = self.slots[key.slot as usize].take()?;
+        Some((key.at, due))
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len()
     }
 }
 
@@ -242,6 +284,7 @@ pub(crate) struct Counters {
     pub(crate) repairs: u64,
     pub(crate) repairs_complete: u64,
     pub(crate) events: u64,
+    pub(crate) peak_queue: usize,
 }
 
 /// The simulation's state.
@@ -251,8 +294,7 @@ pub struct Engine {
     pub(crate) now: Micros,
     /// The Unix time the simulation starts at, in milliseconds.
     epoch_ms: u64,
-    queue: BinaryHeap<Scheduled>,
-    seq: u64,
+    queue: Queue,
     pub(crate) rng: Xoshiro256,
     pub(crate) nodes: Vec<SimNode>,
     pub(crate) topology: Topology,
@@ -326,8 +368,7 @@ impl Engine {
         let mut engine = Self {
             now: 0,
             epoch_ms,
-            queue: BinaryHeap::new(),
-            seq: 0,
+            queue: Queue::default(),
             rng: Xoshiro256::stream(seed, 1),
             nodes,
             topology,
@@ -371,12 +412,8 @@ impl Engine {
         if matches!(due, Due::Deliver { .. }) {
             self.in_flight += 1;
         }
-        self.seq += 1;
-        self.queue.push(Scheduled {
-            at: at.max(self.now),
-            seq: self.seq,
-            due,
-        });
+        self.queue.insert(at.max(self.now), due);
+        self.counters.peak_queue = self.counters.peak_queue.max(self.queue.len());
     }
 
     /// Starts every node: machines start, connections open.
@@ -389,12 +426,12 @@ impl Engine {
     /// Runs events until the queue empties, `until` passes, or `stop` says so (it is asked after
     /// every event). Returns whether `stop` ended it.
     pub fn run(&mut self, until: Micros, mut stop: impl FnMut(&mut Engine) -> bool) -> bool {
-        while let Some(next) = self.queue.peek() {
-            if next.at > until {
+        while let Some(at) = self.queue.next_time() {
+            if at > until {
                 self.now = until;
                 return false;
             }
-            let Some(Scheduled { at, due, .. }) = self.queue.pop() else {
+            let Some((at, due)) = self.queue.take() else {
                 break;
             };
             self.now = at;
@@ -657,7 +694,8 @@ impl Engine {
             return;
         };
         if self.config.record_log {
-            self.log.push(format!("{} n{node} {}", self.now, event_kind(&event)));
+            self.log
+                .push(format!("{} n{node} {}", self.now, event_kind(&event)));
         }
         let commands = machine.handle(event, time);
         let wakeup = machine.next_wakeup();
@@ -726,7 +764,12 @@ impl Engine {
                             let response = self.public_view(node, response);
                             let size = response_size(&response);
                             if self.reachable(node, asker) {
-                                self.send(node, asker, Message::Response(request, Ok(response)), size);
+                                self.send(
+                                    node,
+                                    asker,
+                                    Message::Response(request, Ok(response)),
+                                    size,
+                                );
                             } else {
                                 self.fail_request(asker, node, request, REQUEST_TIMEOUT, "lost");
                             }
@@ -803,8 +846,7 @@ impl Engine {
                 }
             }
             None => {
-                if self.nodes[node as usize].role == Role::Eclipsing && !self.is_attackers(block)
-                {
+                if self.nodes[node as usize].role == Role::Eclipsing && !self.is_attackers(block) {
                     return;
                 }
                 let size = self.blocks[block as usize].block.encoded_size() + GOSSIP_OVERHEAD;
@@ -892,7 +934,13 @@ impl Engine {
         };
         // This block takes the filler pending now; the next one gets a fresh one.
         self.add_filler(node);
-        self.handle(node, Event::Mined { job: job.id, header });
+        self.handle(
+            node,
+            Event::Mined {
+                job: job.id,
+                header,
+            },
+        );
     }
 
     fn observe(&mut self, node: u32, notice: Notice<NodeId>) {
@@ -985,13 +1033,19 @@ impl Engine {
                 if !self.is_up(node) {
                     return;
                 }
-                let record = format!("record {} posted to n{node}", self.records.len()).into_bytes();
+                let record =
+                    format!("record {} posted to n{node}", self.records.len()).into_bytes();
                 if self.nodes[node as usize]
                     .store
                     .add_records(std::slice::from_ref(&record))
                     .is_ok()
                 {
-                    self.handle(node, Event::RecordsAdded { records: vec![record] });
+                    self.handle(
+                        node,
+                        Event::RecordsAdded {
+                            records: vec![record],
+                        },
+                    );
                 }
             }
             Action::StopMining => {
@@ -1156,8 +1210,7 @@ impl Engine {
     /// Agreement holds when one tip is held by every honest node that is up.
     fn check_agreement(&mut self, tip: BlockHash) {
         let agree = self.honest_up > 0
-            && (self.tip_counts.get(&tip) == Some(&self.honest_up)
-                || self.tip_counts.len() == 1);
+            && (self.tip_counts.get(&tip) == Some(&self.honest_up) || self.tip_counts.len() == 1);
         match (agree, self.agreed_since) {
             (true, None) => self.agreed_since = Some(self.now),
             (false, Some(_)) => self.agreed_since = None,

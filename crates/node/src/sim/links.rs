@@ -126,7 +126,14 @@ mod tests {
             let latency: Latency = text.parse().expect(text);
             assert_eq!(latency.to_string(), text);
         }
-        for bad in ["", "constant", "constant:x", "uniform:5:1", "lognormal:0:5", "gauss:1"] {
+        for bad in [
+            "",
+            "constant",
+            "constant:x",
+            "uniform:5:1",
+            "lognormal:0:5",
+            "gauss:1",
+        ] {
             assert!(bad.parse::<Latency>().is_err(), "{bad} should be refused");
         }
     }

@@ -41,7 +41,13 @@ pub use scenario::{Scenario, Shares, SimConfig, run};
 /// block takes a couple of hashes, so every block carries real proof of work at no cost) and the
 /// given block interval, retargeting every 2,016 blocks as Bitcoin does.
 pub fn sim_params(block_interval: u32) -> Arc<ChainParams> {
-    Arc::new(ChainParams::custom("sim", 1, block_interval.max(1), 2016, 1))
+    Arc::new(ChainParams::custom(
+        "sim",
+        1,
+        block_interval.max(1),
+        2016,
+        1,
+    ))
 }
 
 /// The total hash rate, in expected hashes per second, that finds a block at `params`' easiest

@@ -77,7 +77,7 @@ fn label(value: f64) -> String {
         return "0".into();
     }
     let magnitude = value.abs();
-    if magnitude >= 1000.0 || magnitude < 0.01 {
+    if !(0.01..1000.0).contains(&magnitude) {
         format!("{value:.0e}")
     } else if value.fract() == 0.0 {
         format!("{value:.0}")
@@ -253,55 +253,6 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_chart_has_its_title_axes_ticks_and_every_series() {
-        let chart = Chart {
-            title: "stale rate".into(),
-            caption: "shorter intervals, more stale blocks".into(),
-            x: Axis {
-                label: "block interval (s)".into(),
-                log: true,
-            },
-            y: Axis {
-                label: "stale blocks (%)".into(),
-                log: false,
-            },
-            series: vec![
-                Series {
-                    name: "simulated".into(),
-                    points: vec![(10.0, 5.0), (60.0, 1.0), (600.0, 0.1)],
-                    markers: true,
-                    color: "#c33",
-                },
-                Series {
-                    name: "theory".into(),
-                    points: vec![(10.0, 4.8), (600.0, 0.1)],
-                    markers: false,
-                    color: "#36c",
-                },
-            ],
-        };
-        let svg = chart.to_svg();
-        for text in ["stale rate", "block interval (s)", "stale blocks (%)", "simulated", "theory"] {
-            assert!(svg.contains(text), "{text} missing");
-        }
-        assert_eq!(svg.matches("<circle").count(), 3 + 1, "three points and a legend mark");
-        assert!(svg.contains(">10<") && svg.contains(">1e3<"), "log ticks 10 .. 1000");
-        assert_eq!(svg.matches("<polyline").count(), 1);
-    }
-
-    #[test]
-    fn linear_ticks_step_by_one_two_or_five() {
-        assert_eq!(ticks(0.0, 10.0, false), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        assert_eq!(ticks(0.0, 1.0, false).len(), 6);
-        assert_eq!(ticks(3.0, 250.0, true), [1.0, 10.0, 100.0, 1000.0]);
-    }
-}
-
 /// The stale-rate chart: measured points and theory's line, against the block interval.
 pub fn stale_chart(points: &[super::scenario::StalePoint], nodes: usize) -> Chart {
     Chart {
@@ -359,5 +310,67 @@ pub fn propagation_chart(cdf: &[(f64, f64)], nodes: usize) -> Chart {
             markers: false,
             color: "#2a6ebb",
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_has_its_title_axes_ticks_and_every_series() {
+        let chart = Chart {
+            title: "stale rate".into(),
+            caption: "shorter intervals, more stale blocks".into(),
+            x: Axis {
+                label: "block interval (s)".into(),
+                log: true,
+            },
+            y: Axis {
+                label: "stale blocks (%)".into(),
+                log: false,
+            },
+            series: vec![
+                Series {
+                    name: "simulated".into(),
+                    points: vec![(10.0, 5.0), (60.0, 1.0), (600.0, 0.1)],
+                    markers: true,
+                    color: "#c33",
+                },
+                Series {
+                    name: "theory".into(),
+                    points: vec![(10.0, 4.8), (600.0, 0.1)],
+                    markers: false,
+                    color: "#36c",
+                },
+            ],
+        };
+        let svg = chart.to_svg();
+        for text in [
+            "stale rate",
+            "block interval (s)",
+            "stale blocks (%)",
+            "simulated",
+            "theory",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        assert_eq!(
+            svg.matches("<circle").count(),
+            3 + 1,
+            "three points and a legend mark"
+        );
+        assert!(
+            svg.contains(">10<") && svg.contains(">1e3<"),
+            "log ticks 10 .. 1000"
+        );
+        assert_eq!(svg.matches("<polyline").count(), 1);
+    }
+
+    #[test]
+    fn linear_ticks_step_by_one_two_or_five() {
+        assert_eq!(ticks(0.0, 10.0, false), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(0.0, 1.0, false).len(), 6);
+        assert_eq!(ticks(3.0, 250.0, true), [1.0, 10.0, 100.0, 1000.0]);
     }
 }

@@ -110,6 +110,10 @@ pub struct Report {
     pub agreed_at: Option<f64>,
     /// The attack, if the scenario has one.
     pub attack: Option<AttackReport>,
+    /// Events the engine handled (deliveries, ticks, mining, faults).
+    pub events: u64,
+    /// The most events waiting at once.
+    pub peak_queue: usize,
     /// Wall-clock time of the run (this machine, not the network: differs between runs).
     pub wall_seconds: f64,
     /// Peak resident memory of the process (this machine: differs between runs).
@@ -200,7 +204,11 @@ pub(crate) fn measure(engine: &Engine, report: &mut Report, interval: u32) {
     for &id in &main {
         on_main[id as usize] = true;
     }
-    let mined: Vec<&BlockInfo> = engine.blocks.iter().filter(|b| b.miner != u32::MAX).collect();
+    let mined: Vec<&BlockInfo> = engine
+        .blocks
+        .iter()
+        .filter(|b| b.miner != u32::MAX)
+        .collect();
     report.blocks_mined = mined.len() as u64;
     report.main_chain_height = main.len().saturating_sub(1) as u64;
     report.stale_blocks = engine
@@ -250,6 +258,8 @@ pub(crate) fn measure(engine: &Engine, report: &mut Report, interval: u32) {
     report.repairs = engine.counters.repairs;
     report.repairs_complete = engine.counters.repairs_complete;
     report.simulated_seconds = engine.seconds();
+    report.events = engine.counters.events;
+    report.peak_queue = engine.counters.peak_queue;
     report.nodes = engine.nodes.len();
     report.miners = engine.miners.len();
 }
@@ -281,7 +291,9 @@ pub fn events_csv(engine: &Engine) -> String {
     let seconds = |b: &BlockInfo, percent: usize| {
         b.reached_percent
             .get(percent - 1)
-            .map_or(String::new(), |t| format!("{:.6}", *t as f64 / SECOND as f64))
+            .map_or(String::new(), |t| {
+                format!("{:.6}", *t as f64 / SECOND as f64)
+            })
     };
     for (id, block) in engine.blocks.iter().enumerate().skip(1) {
         let _ = writeln!(
@@ -340,7 +352,11 @@ impl Report {
         );
         let p = &self.propagation;
         let _ = writeln!(out, "propagation        p50       p90       p99");
-        for (name, row) in [("to 50%", p.to_50), ("to 90%", p.to_90), ("to 100%", p.to_100)] {
+        for (name, row) in [
+            ("to 50%", p.to_50),
+            ("to 90%", p.to_90),
+            ("to 100%", p.to_100),
+        ] {
             let _ = writeln!(
                 out,
                 "  {name:<8} {:>8.3} s {:>8.3} s {:>8.3} s",
@@ -354,6 +370,11 @@ impl Report {
             self.bytes_per_node.mean / 1e3,
             self.messages_per_node.max,
             self.bytes_per_node.max as f64 / 1e3
+        );
+        let _ = writeln!(
+            out,
+            "events simulated: {} (at most {} waiting at once)",
+            self.events, self.peak_queue
         );
         if self.bans > 0 || self.repairs > 0 {
             let _ = writeln!(
@@ -393,7 +414,11 @@ impl Report {
                 "attack {} with {:.1}% of the hash rate: {}; its share of the best chain {:.1}%",
                 attack.kind,
                 attack.attacker_share * 100.0,
-                if attack.success { "succeeded" } else { "failed" },
+                if attack.success {
+                    "succeeded"
+                } else {
+                    "failed"
+                },
                 attack.share_of_main_chain * 100.0
             );
         }

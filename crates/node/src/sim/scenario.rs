@@ -52,7 +52,10 @@ impl Shares {
             })
             .collect();
         let sum: f64 = weights.iter().sum();
-        weights.iter().map(|w| total * w / sum.max(f64::MIN_POSITIVE)).collect()
+        weights
+            .iter()
+            .map(|w| total * w / sum.max(f64::MIN_POSITIVE))
+            .collect()
     }
 }
 
@@ -200,9 +203,8 @@ impl SimConfig {
     /// simulation of thousands of nodes that fallback would be most of the work while changing
     /// little (gossip and the sync that orphan blocks trigger carry the blocks), so it is rarer.
     pub fn tip_poll(&self) -> Duration {
-        self.tip_poll.unwrap_or_else(|| {
-            Duration::from_secs((u64::from(self.block_interval) * 10).max(3600))
-        })
+        self.tip_poll
+            .unwrap_or_else(|| Duration::from_secs((u64::from(self.block_interval) * 10).max(3600)))
     }
 
     fn interval(&self) -> Micros {
@@ -228,7 +230,6 @@ impl SimConfig {
         }
     }
 }
-
 
 /// Picks `count` distinct nodes out of `nodes`, at random.
 fn pick(rng: &mut Xoshiro256, nodes: usize, count: usize) -> Vec<u32> {
@@ -293,7 +294,10 @@ pub fn network(config: &SimConfig) -> (Report, Engine) {
             attacker = Some(node);
         }
     }
-    for (miner, share) in miners.iter().zip(config.shares.split(miners.len(), honest_power)) {
+    for (miner, share) in miners
+        .iter()
+        .zip(config.shares.split(miners.len(), honest_power))
+    {
         shares[*miner as usize] = share;
     }
     let mut engine = Engine::new(
@@ -498,20 +502,27 @@ pub fn give_up_deficit(q: f64, z: u64) -> u64 {
 pub fn selfish(config: &SimConfig, q: f64, gamma: f64) -> (Report, Engine) {
     let honest = RACE_MINERS * 4;
     let link = 100 * MS;
-    let mut engine = race_engine(config, honest, q, config.seed, Role::Withholding, |n, rng| {
-        let mut topology = Topology::empty(n);
-        let attacker = n - 1;
-        for a in 0..attacker {
-            for b in a + 1..attacker {
-                topology.connect(a, b, link, link);
+    let mut engine = race_engine(
+        config,
+        honest,
+        q,
+        config.seed,
+        Role::Withholding,
+        |n, rng| {
+            let mut topology = Topology::empty(n);
+            let attacker = n - 1;
+            for a in 0..attacker {
+                for b in a + 1..attacker {
+                    topology.connect(a, b, link, link);
+                }
+                // The attacker hears every honest block at once; its own blocks travel normally
+                // unless a race decides otherwise (see attack::Selfish).
+                topology.connect(attacker, a, link, 1);
             }
-            // The attacker hears every honest block at once; its own blocks travel normally
-            // unless a race decides otherwise (see attack::Selfish).
-            topology.connect(attacker, a, link, 1);
-        }
-        topology.choose_meshes(rng);
-        topology
-    });
+            topology.choose_meshes(rng);
+            topology
+        },
+    );
     // In a tie, the honest miner that found the competing block mines on its own; each other
     // honest miner gets the attacker's block first with this chance, so that on average a share
     // gamma of all honest power mines on it.

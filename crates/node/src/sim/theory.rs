@@ -65,7 +65,10 @@ mod tests {
         // At the threshold, revenue equals the share: 1/3 for gamma 0, 1/4 for gamma 1/2.
         for gamma in [0.0, 0.5] {
             let alpha = selfish_threshold(gamma);
-            assert!((selfish_revenue(alpha, gamma) - alpha).abs() < 1e-12, "gamma {gamma}");
+            assert!(
+                (selfish_revenue(alpha, gamma) - alpha).abs() < 1e-12,
+                "gamma {gamma}"
+            );
         }
         assert!((selfish_threshold(0.0) - 1.0 / 3.0).abs() < 1e-12);
         assert!((selfish_threshold(0.5) - 0.25).abs() < 1e-12);

@@ -5,8 +5,9 @@
 //! carries messages both ways; each direction has its own latency, drawn once.
 //!
 //! Gossip follows our real network's gossipsub defaults: a node sends a block it *made* to every
-//! peer (flood publishing) and forwards a block it *received* to its mesh, at most six peers of
-//! its connections (`mesh_n`), chosen here once per node. Sync requests go to any connected peer.
+//! peer (flood publishing) and forwards a block it *received* to its mesh: about six of its
+//! connections (`mesh_n`, at most `mesh_n_high`), chosen here once, mutually, as GRAFT messages
+//! make them. Sync requests go to any connected peer.
 
 use ironchain_core::attack::rng::Xoshiro256;
 
@@ -14,6 +15,23 @@ use super::links::{Latency, Micros};
 
 /// gossipsub's target mesh degree (`mesh_n` in rust-libp2p's `gossipsub::Config`).
 pub const MESH_DEGREE: usize = 6;
+/// The most mesh members gossipsub keeps before pruning (`mesh_n_high`).
+pub const MESH_HIGH: usize = 12;
+
+/// Numbers `0..n` in random order.
+fn shuffled(n: usize, rng: &mut Xoshiro256) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    shuffle(&mut order, rng);
+    order
+}
+
+/// Fisher-Yates.
+fn shuffle<T>(items: &mut [T], rng: &mut Xoshiro256) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
 
 /// One direction of a connection, as the sending node sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,18 +133,35 @@ impl Topology {
         });
     }
 
-    /// Picks each node's gossip mesh: up to [`MESH_DEGREE`] of its links, at random.
+    /// Builds the gossip meshes as gossipsub's GRAFTs do: each node, in random order, adds random
+    /// peers until its mesh has [`MESH_DEGREE`] members, skipping peers whose mesh is already at
+    /// [`MESH_HIGH`]; membership is mutual, so every connected node is in some mesh.
     pub fn choose_meshes(&mut self, rng: &mut Xoshiro256) {
-        for (node, links) in self.links.iter().enumerate() {
-            let mut order: Vec<u32> = (0..links.len() as u32).collect();
-            // Fisher-Yates, partially: the first MESH_DEGREE places are a uniform sample.
-            for i in 0..order.len().min(MESH_DEGREE) {
-                let j = i + (rng.next_u64() % (order.len() - i) as u64) as usize;
-                order.swap(i, j);
+        let n = self.links.len();
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for node in shuffled(n, rng) {
+            let mut peers: Vec<u32> = self.links[node].iter().map(|l| l.peer).collect();
+            shuffle(&mut peers, rng);
+            for peer in peers {
+                if members[node].len() >= MESH_DEGREE {
+                    break;
+                }
+                let p = peer as usize;
+                if members[p].len() < MESH_HIGH && !members[node].contains(&peer) {
+                    members[node].push(peer);
+                    members[p].push(node as u32);
+                }
             }
-            order.truncate(MESH_DEGREE);
-            order.sort_unstable();
-            self.mesh[node] = order;
+        }
+        for (node, mesh) in members.into_iter().enumerate() {
+            let links = &self.links[node];
+            let mut indexes: Vec<u32> = mesh
+                .iter()
+                .filter_map(|peer| links.iter().position(|l| l.peer == *peer))
+                .map(|i| i as u32)
+                .collect();
+            indexes.sort_unstable();
+            self.mesh[node] = indexes;
         }
     }
 
@@ -154,7 +189,26 @@ mod tests {
             peers.dedup();
             assert_eq!(peers.len(), links.len(), "no duplicate connection");
             assert!(!peers.contains(&(node as u32)), "no self-connection");
-            assert_eq!(topology.mesh[node].len(), MESH_DEGREE.min(links.len()));
+            let mesh = topology.mesh[node].len();
+            assert!(
+                (1..=MESH_HIGH).contains(&mesh),
+                "node {node} has a mesh of {mesh}"
+            );
+        }
+    }
+
+    #[test]
+    fn mesh_membership_is_mutual() {
+        let mut rng = Xoshiro256::seed_from(3);
+        let topology = Topology::random(300, 8, 117, &Latency::Constant(1.0), &mut rng);
+        for (node, mesh) in topology.mesh.iter().enumerate() {
+            for &i in mesh {
+                let peer = topology.links[node][i as usize].peer as usize;
+                let back = topology.mesh[peer]
+                    .iter()
+                    .any(|&j| topology.links[peer][j as usize].peer as usize == node);
+                assert!(back, "{node} meshes with {peer} but not back");
+            }
         }
     }
 

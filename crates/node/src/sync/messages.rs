@@ -506,7 +506,10 @@ mod tests {
             prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 0..5),
         )
             .prop_map(|(header, records)| {
-                Arc::new(Block::new(ironchain_core::Header::from_bytes(&header), records))
+                Arc::new(Block::new(
+                    ironchain_core::Header::from_bytes(&header),
+                    records,
+                ))
             })
     }
 
