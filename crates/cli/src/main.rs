@@ -85,6 +85,9 @@ enum Command {
     /// Start a local network of nodes on loopback, one or more mining, and print how to reach
     /// each: the quickest way to watch consensus happen.
     Testnet(cmd::node::TestnetArgs),
+    /// Simulate thousands of nodes running the node's own code, with partitions, crashes,
+    /// tampered stores and attackers, replayed exactly from a seed.
+    Simulate(cmd::simulate::Args),
 }
 
 /// How a command ended, when it did not fail outright.
@@ -149,6 +152,7 @@ fn main() -> ExitCode {
         Command::Repair(ref args) => cmd::repair::run(&cli, args),
         Command::Node(ref args) => cmd::node::run_node(&cli, args),
         Command::Testnet(ref args) => cmd::node::run_testnet(&cli, args),
+        Command::Simulate(ref args) => cmd::simulate::run(&cli, args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -114,7 +114,7 @@ pub fn catch_up_probability(q: AttackerShare, z: u32) -> f64 {
     }
     let lambda = f64::from(z) * q.get() / q.honest();
     // ln Poisson(k+1) = ln Poisson(k) + ln λ - ln(k+1).
-    sum_positive_form(q, z, -lambda, |k| lambda.ln() - ((k + 1) as f64).ln())
+    sum_positive_form(q, z, 0, -lambda, |k| lambda.ln() - ((k + 1) as f64).ln())
 }
 
 /// Returns the probability that an attacker with share `q` catches up after `z` blocks, without
@@ -132,22 +132,55 @@ pub fn catch_up_probability_exact(q: AttackerShare, z: u32) -> f64 {
     if q.get() == 0.0 {
         return 0.0;
     }
+    negative_binomial_race(q, z, 0)
+}
+
+/// Returns the probability that an attacker with share `q` gets *ahead* of the honest chain, by
+/// at least one block, after the merchant has waited for `z` blocks: the negative binomial race
+/// of [`catch_up_probability_exact`], but won only by a lead, not by drawing level.
+///
+/// This is what replacing the honest chain takes on a network that keeps the first chain it saw
+/// when two have equal work (Bitcoin Core, and ironchain's fork choice):
+///
+/// `P = sum_{k<=z} NB(k) (q/p)^(z-k+1) + sum_{k>z} NB(k)`, and 1 if `q >= p`.
+pub fn overtake_probability_exact(q: AttackerShare, z: u32) -> f64 {
+    if q.is_majority() {
+        return 1.0;
+    }
+    if q.get() == 0.0 {
+        return 0.0;
+    }
+    if z == 0 {
+        // No confirmations: the attacker needs a one-block lead from the start.
+        return gamblers_ruin(q, 1);
+    }
+    negative_binomial_race(q, z, 1)
+}
+
+/// The negative binomial race, won from `z - k + lead` blocks behind.
+fn negative_binomial_race(q: AttackerShare, z: u32, lead: u64) -> f64 {
     let (ln_p, ln_q, z_f) = (q.honest().ln(), q.get().ln(), f64::from(z));
     // ln NB(k+1) = ln NB(k) + ln q + ln((k+z)/(k+1)).
-    sum_positive_form(q, z, z_f * ln_p, |k| {
+    sum_positive_form(q, z, lead, z_f * ln_p, |k| {
         ln_q + (k as f64 + z_f).ln() - (k as f64 + 1.0).ln()
     })
 }
 
-/// Sums `sum_{k<=z} t(k) (q/p)^(z-k) + sum_{k>z} t(k)` for terms given by `ln t(0)` and the step
-/// `ln t(k+1) - ln t(k)`. The tail's terms shrink geometrically once `k` passes the mode, so it
-/// stops when a term no longer changes the sum.
-fn sum_positive_form(q: AttackerShare, z: u32, ln_t0: f64, ln_step: impl Fn(u64) -> f64) -> f64 {
+/// Sums `sum_{k<=z} t(k) (q/p)^(z-k+lead) + sum_{k>z} t(k)` for terms given by `ln t(0)` and the
+/// step `ln t(k+1) - ln t(k)`. The tail's terms shrink geometrically once `k` passes the mode,
+/// so it stops when a term no longer changes the sum.
+fn sum_positive_form(
+    q: AttackerShare,
+    z: u32,
+    lead: u64,
+    ln_t0: f64,
+    ln_step: impl Fn(u64) -> f64,
+) -> f64 {
     let ln_ratio = (q.get() / q.honest()).ln();
     let mut ln_t = ln_t0;
     let mut head = 0.0;
     for k in 0..=u64::from(z) {
-        head += (ln_t + ln_ratio * (u64::from(z) - k) as f64).exp();
+        head += (ln_t + ln_ratio * (u64::from(z) - k + lead) as f64).exp();
         ln_t += ln_step(k);
     }
     let mut tail = 0.0;

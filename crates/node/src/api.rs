@@ -22,7 +22,7 @@ use ironchain_core::{Block, BlockHash};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::node::Shared;
+use crate::driver::Shared;
 
 /// The API's state: the node's shared state and the write token.
 #[derive(Debug, Clone)]
@@ -156,11 +156,7 @@ async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let tip = store.tip().map_err(ApiError::internal)?;
     let peers = shared.net.peers().await.map(|p| p.len()).unwrap_or(0);
     let (pending, pending_bytes) = store.pool_stats().map_err(ApiError::internal)?;
-    let repair = shared
-        .repair
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
+    let machine = shared.status();
     Ok(Json(json!({
         "chain": store.params().name,
         "genesis": store.params().genesis_hash(),
@@ -169,13 +165,13 @@ async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "tip": tip.hash,
         "work": tip.work,
         "peers": peers,
-        "side_blocks": shared.chain().side_blocks(),
+        "side_blocks": machine.side_blocks,
         "pending_records": pending,
         "pending_bytes": pending_bytes,
         "mining": shared.mining.enabled.load(Ordering::Relaxed),
         "blocks_mined": shared.mining.blocks.load(Ordering::Relaxed),
         "hash_rate": shared.mining.hash_rate(),
-        "repair": repair,
+        "repair": machine.repair,
     })))
 }
 

@@ -9,6 +9,7 @@ use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
 use crate::forks::ForkLimits;
+use crate::machine::{MachineConfig, MiningPolicy};
 
 /// Everything [`crate::start`] and [`crate::run`] need.
 #[derive(Debug, Clone)]
@@ -62,6 +63,22 @@ impl Default for MiningConfig {
 }
 
 impl NodeConfig {
+    /// Returns what the node's [`Machine`](crate::machine::Machine) is told: this
+    /// configuration's decisions, and the largest sync response the network sends.
+    pub fn machine_config(&self, max_response: usize) -> MachineConfig {
+        MachineConfig {
+            sync_batch: self.sync_batch,
+            tip_poll_interval: self.tip_poll_interval,
+            ban_duration: self.ban_duration,
+            fork_limits: self.fork_limits,
+            max_response,
+            mining: self.mining.map(|mining| MiningPolicy {
+                mine_empty: mining.mine_empty,
+                min_interval: mining.min_interval,
+            }),
+        }
+    }
+
     /// Returns a configuration for `data_dir` and `params` with every other setting at its
     /// default: loopback on a free port, API on `127.0.0.1:0`, no peers, no mining.
     pub fn new(data_dir: impl Into<PathBuf>, params: ChainParams) -> Self {

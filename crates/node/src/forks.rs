@@ -8,7 +8,7 @@
 //! blocks back to the fork point and connects the branch, in one transaction, and the blocks it
 //! disconnected become a side branch in turn (so the node can switch back if that branch grows
 //! again). Records of disconnected blocks that the new chain lacks go back into the pool: that is
-//! the store's promise ([`Store::reorganize`]).
+//! the store's promise ([`ChainStore::reorganize`]).
 //!
 //! Side branches are bounded two ways: a fork more than [`ForkLimits::max_depth`] blocks below
 //! the tip is ignored (Bitcoin relies on checkpoints and header-first sync for the same purpose;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use ironchain_core::pow::Work;
 use ironchain_core::validate::{self, Context};
 use ironchain_core::{Block, BlockHash, Header, InvalidBlock, Rule, retarget};
-use ironchain_store::{AppendError, DbError, ReorgError, ReorgReport, Store, TipInfo};
+use ironchain_store::{AppendError, ChainStore, DbError, ReorgError, ReorgReport, TipInfo};
 use tracing::{debug, info};
 
 /// How far and how wide side branches may grow.
@@ -88,19 +88,39 @@ pub enum Rejected {
     },
     /// The store refused or failed: our problem, not the sender's.
     #[error("the store failed: {0}")]
-    Store(String),
+    Store(#[from] ironchain_store::Error),
 }
 
 impl From<DbError> for Rejected {
     fn from(error: DbError) -> Self {
-        Rejected::Store(error.to_string())
+        Rejected::Store(error.into())
+    }
+}
+
+impl From<AppendError> for Rejected {
+    /// An invalid block is the sender's fault; anything else is the store's.
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Invalid(invalid) => Rejected::Invalid(invalid),
+            other => Rejected::Store(other.into()),
+        }
+    }
+}
+
+impl From<ReorgError> for Rejected {
+    /// An invalid block is the sender's fault; anything else is the store's.
+    fn from(error: ReorgError) -> Self {
+        match error {
+            ReorgError::Invalid(invalid) => Rejected::Invalid(invalid),
+            other => Rejected::Store(other.into()),
+        }
     }
 }
 
 /// A block kept off the best chain.
 #[derive(Debug, Clone)]
 struct SideBlock {
-    block: Block,
+    block: Arc<Block>,
     height: u64,
     /// Cumulative work of the branch up to and including this block.
     work: Work,
@@ -115,8 +135,8 @@ struct Parent {
 
 /// The best chain (in the store) and the side branches around it.
 #[derive(Debug)]
-pub struct ChainState {
-    store: Arc<Store>,
+pub struct ChainState<S> {
+    store: S,
     side: HashMap<BlockHash, SideBlock>,
     limits: ForkLimits,
 }
@@ -130,6 +150,8 @@ pub struct BatchOutcome {
     pub tip_changed: bool,
     /// Reorganizations done, in order.
     pub reorgs: Vec<ReorgReport>,
+    /// The blocks accepted (not those already known), with their heights, in order.
+    pub placed: Vec<(BlockHash, u64)>,
     /// The first block that could not be accepted, and why; the blocks after it were not tried.
     pub error: Option<Rejected>,
 }
@@ -143,9 +165,9 @@ fn block_work(header: &Header) -> Work {
         .unwrap_or(Work::ZERO)
 }
 
-impl ChainState {
+impl<S: ChainStore> ChainState<S> {
     /// Wraps the store's chain with no side branches.
-    pub fn new(store: Arc<Store>, limits: ForkLimits) -> Self {
+    pub fn new(store: S, limits: ForkLimits) -> Self {
         Self {
             store,
             side: HashMap::new(),
@@ -154,8 +176,13 @@ impl ChainState {
     }
 
     /// Returns the store.
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Forgets every side branch (a restarted node remembers only what its store holds).
+    pub fn clear_side_branches(&mut self) {
+        self.side.clear();
     }
 
     /// Returns the number of side blocks kept.
@@ -174,7 +201,7 @@ impl ChainState {
     /// Accepts consecutive blocks (a sync batch), oldest first. Blocks extending the tip go to
     /// the store in one transaction; the rest one at a time through [`ChainState::accept`].
     /// Stops at the first block that is not accepted.
-    pub fn accept_batch(&mut self, blocks: &[Block], now: u32) -> BatchOutcome {
+    pub fn accept_batch(&mut self, blocks: &[Arc<Block>], now: u32) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
         let tip = match self.store.tip() {
             Ok(tip) => tip,
@@ -194,30 +221,37 @@ impl ChainState {
             run += 1;
         }
         if run > 0 {
-            match self.append_run(&blocks[..run], tip, now) {
-                Ok(()) => {
-                    outcome.accepted = run;
-                    outcome.tip_changed = true;
-                }
-                Err((appended, rejected)) => {
-                    outcome.accepted = appended;
-                    outcome.tip_changed = appended > 0;
-                    outcome.error = Some(rejected);
-                    return outcome;
-                }
+            let (appended, rejected) = self.append_run(&blocks[..run], tip, now);
+            outcome.error = rejected;
+            outcome.accepted = appended;
+            outcome.tip_changed = appended > 0;
+            outcome.placed.extend(
+                blocks[..appended]
+                    .iter()
+                    .zip(tip.height + 1..)
+                    .map(|(block, height)| (block.block_hash(), height)),
+            );
+            if outcome.error.is_some() {
+                return outcome;
             }
         }
         for block in &blocks[run..] {
             match self.accept(block.clone(), now) {
                 Ok(accepted) => {
                     outcome.accepted += 1;
+                    let hash = block.block_hash();
                     match accepted {
-                        Accepted::Extended(_) => outcome.tip_changed = true,
+                        Accepted::Extended(tip) => {
+                            outcome.tip_changed = true;
+                            outcome.placed.push((hash, tip.height));
+                        }
                         Accepted::Reorganized(report) => {
                             outcome.tip_changed = true;
+                            outcome.placed.push((hash, report.tip.height));
                             outcome.reorgs.push(report);
                         }
-                        Accepted::SideBranch { .. } | Accepted::Known => {}
+                        Accepted::SideBranch { height } => outcome.placed.push((hash, height)),
+                        Accepted::Known => {}
                     }
                 }
                 Err(rejected) => {
@@ -229,16 +263,16 @@ impl ChainState {
         outcome
     }
 
-    /// Appends blocks that extend the tip in one transaction; on an invalid block, appends the
-    /// ones before it and returns how many that was, with the rejection.
+    /// Appends blocks that extend the tip in one transaction. On an invalid block, appends the
+    /// ones before it; returns how many were appended and why the rest were not.
     fn append_run(
         &mut self,
-        run: &[Block],
+        run: &[Arc<Block>],
         tip: TipInfo,
         now: u32,
-    ) -> Result<(), (usize, Rejected)> {
+    ) -> (usize, Option<Rejected>) {
         match self.store.append_blocks(run, now) {
-            Ok(_) => Ok(()),
+            Ok(_) => (run.len(), None),
             Err(AppendError::Invalid(invalid)) => {
                 // The store names the bad block by height; everything before it was fine.
                 let good = usize::try_from(invalid.height.saturating_sub(tip.height + 1))
@@ -247,11 +281,11 @@ impl ChainState {
                 if good > 0
                     && let Err(error) = self.store.append_blocks(&run[..good], now)
                 {
-                    return Err((0, Rejected::Store(error.to_string())));
+                    return (0, Some(error.into()));
                 }
-                Err((good, Rejected::Invalid(invalid)))
+                (good, Some(Rejected::Invalid(invalid)))
             }
-            Err(error) => Err((0, Rejected::Store(error.to_string()))),
+            Err(error) => (0, Some(error.into())),
         }
     }
 
@@ -260,18 +294,17 @@ impl ChainState {
     ///
     /// # Errors
     /// See [`Rejected`]: only [`Rejected::Invalid`] is the sender's fault.
-    pub fn accept(&mut self, block: Block, now: u32) -> Result<Accepted, Rejected> {
+    pub fn accept(&mut self, block: Arc<Block>, now: u32) -> Result<Accepted, Rejected> {
         let hash = block.block_hash();
         if self.knows(&hash)? {
             return Ok(Accepted::Known);
         }
         let tip = self.store.tip()?;
         if block.header.prev_blockhash == tip.hash {
-            return match self.store.append_block(&block, now) {
-                Ok(tip) => Ok(Accepted::Extended(tip)),
-                Err(AppendError::Invalid(invalid)) => Err(Rejected::Invalid(invalid)),
-                Err(error) => Err(Rejected::Store(error.to_string())),
-            };
+            let tip = self
+                .store
+                .append_blocks(std::slice::from_ref(&block), now)?;
+            return Ok(Accepted::Extended(tip));
         }
         let prev = block.header.prev_blockhash;
         let parent = self
@@ -292,7 +325,7 @@ impl ChainState {
         let work = parent.work + block_work(&block.header);
 
         if work > tip.work {
-            let mut branch: Vec<Block> = path.into_iter().map(|side| side.block).collect();
+            let mut branch: Vec<Arc<Block>> = path.into_iter().map(|side| side.block).collect();
             branch.push(block);
             return self.reorganize(fork_height, branch, tip, now);
         }
@@ -322,7 +355,7 @@ impl ChainState {
     fn reorganize(
         &mut self,
         fork_height: u64,
-        branch: Vec<Block>,
+        branch: Vec<Arc<Block>>,
         tip: TipInfo,
         now: u32,
     ) -> Result<Accepted, Rejected> {
@@ -339,11 +372,7 @@ impl ChainState {
                 work,
             });
         }
-        let report = match self.store.reorganize(fork_height, &branch, now) {
-            Ok(report) => report,
-            Err(ReorgError::Invalid(invalid)) => return Err(Rejected::Invalid(invalid)),
-            Err(error) => return Err(Rejected::Store(error.to_string())),
-        };
+        let report = self.store.reorganize(fork_height, &branch, now)?;
         info!(
             fork_height,
             disconnected = report.disconnected,
@@ -447,7 +476,7 @@ impl ChainState {
             None
         };
         Context::from_ancestors(params, height, &ancestors, period_start_time, now)
-            .ok_or_else(|| Rejected::Store("a branch block has no ancestors".into()))
+            .ok_or_else(|| DbError::Corrupt("a branch block has no ancestors".into()).into())
     }
 
     fn header_on_branch(

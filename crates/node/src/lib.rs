@@ -6,15 +6,20 @@
 //! and downloads the rest again from its peers.
 //!
 //! Modules, in reading order:
-//! - [`net`]: the libp2p layer (TCP + noise + yamux, gossipsub, request-response, identify,
-//!   ping, mDNS, bans). It moves opaque bytes.
-//! - [`wire`]: the sync messages (tip, locator, blocks) and their byte layout.
+//! - [`clock`]: time as a value passed in, never read by the decisions.
 //! - [`forks`]: fork choice by most work, side branches, reorganization through the store.
 //! - [`score`]: what misbehaviour costs a peer, and when it is banned.
-//! - [`node`]: the loop that joins them: gossip, sync, repair at start.
-//! - [`mining`]: mining in the node, cancelled by every new tip.
+//! - [`sync`]: the sync protocol (tip, locator, blocks): messages, framing, server, client.
+//! - [`startup`]: opening the chain, and cutting a damaged one back to its good prefix.
+//! - [`machine`]: every decision of a node, as a state machine: events in, commands out.
+//! - [`net`]: the libp2p layer (TCP + noise + yamux, gossipsub, request-response, identify,
+//!   ping, mDNS, bans). It moves opaque bytes.
+//! - [`driver`] and [`mining`]: the libp2p node, which drives the machine from the network and
+//!   mines on real threads.
 //! - `api`: the HTTP API ([`start`] serves it), and `explorer`: the block explorer page at `/`.
 //! - [`testnet`]: N nodes on loopback in one call.
+//! - [`sim`]: the same machine, thousands of times over, on simulated links and a simulated
+//!   clock.
 //!
 //! # Example
 //!
@@ -51,37 +56,41 @@
 #![warn(missing_docs)]
 
 mod api;
+pub mod clock;
 pub mod config;
+pub mod driver;
 mod explorer;
 pub mod forks;
+pub mod machine;
 pub mod mining;
 pub mod net;
-pub mod node;
 pub mod score;
+pub mod sim;
+pub mod startup;
+pub mod sync;
 pub mod testnet;
-pub mod wire;
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ironchain_store::{Store, TipInfo};
 use libp2p::identity::ed25519;
 use libp2p::{Multiaddr, PeerId};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 pub use config::{MiningConfig, NodeConfig};
 pub use forks::ForkLimits;
-pub use node::{RepairInfo, StartError};
+pub use startup::{RepairInfo, StartError};
 
-use crate::forks::ChainState;
+use crate::clock::Time;
+use crate::driver::{NodeLoop, Parts, Shared};
+use crate::machine::Machine;
 use crate::net::{NetworkConfig, NetworkHandle};
-use crate::node::{NodeLoop, Shared};
-use crate::score::Scores;
 
 /// The file in the data directory holding the node's secret key (its peer id).
 pub const KEY_FILE: &str = "node.key";
@@ -125,13 +134,9 @@ impl RunningNode {
         self.shared.store.tip().expect("the database can be read")
     }
 
-    /// Returns the repair done at start, if the chain on disk failed verification.
+    /// Returns the last repair, if the chain on disk ever failed verification.
     pub fn repair(&self) -> Option<RepairInfo> {
-        self.shared
-            .repair
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.shared.status().repair
     }
 
     /// Adds records to the pool (durably) and gossips them, as `POST /records` does.
@@ -184,9 +189,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     // large chain, so it runs on the blocking pool, not on a runtime worker.
     let (store, repair) = {
         let (dir, params) = (dir.clone(), config.params.clone());
-        tokio::task::spawn_blocking(move || node::open_or_repair(&dir, &params))
-            .await
-            .map_err(|error| StartError::Store(format!("the opening task failed: {error}")))??
+        tokio::task::spawn_blocking(move || {
+            startup::open_or_repair(&dir, &params, Time::now().unix_secs())
+        })
+        .await
+        .map_err(|error| StartError::Task(error.to_string()))??
     };
     let store = Arc::new(store);
 
@@ -201,17 +208,20 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let peer_id = net.local_peer_id();
 
     let listen_addrs = wait_for_listeners(&net).await;
-    let tip = store.tip().map_err(|e| StartError::Store(e.to_string()))?;
-    info!(%peer_id, addrs = ?listen_addrs, height = tip.height, tip = %tip.hash, "node started");
-
-    let shared = Arc::new(Shared {
-        chain: Mutex::new(ChainState::new(store.clone(), config.fork_limits)),
+    let machine = Machine::new(
         store,
+        config.machine_config(max_response),
+        repair,
+        Time::now(),
+    )
+    .map_err(|error| StartError::Repair(error.into()))?;
+    let tip = machine.tip();
+    info!(%peer_id, addrs = ?listen_addrs, height = tip.height, tip = %tip.hash, "node started");
+    let (node_loop, shared) = NodeLoop::new(Parts {
+        machine,
         net: net.clone(),
-        tip: watch::Sender::new(tip),
-        records_added: tokio::sync::Notify::new(),
-        mining: mining::MiningStats::default(),
-        repair: Mutex::new(repair),
+        events,
+        mining_threads: config.mining.map(|mining| mining.threads),
     });
     let mut tasks = Vec::new();
 
@@ -237,31 +247,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         None => None,
     };
 
-    let (internal_tx, internal_rx) = mpsc::channel(256);
-    if let Some(mining) = config.mining {
-        tasks.push(tokio::spawn(mining::run(
-            shared.clone(),
-            mining,
-            internal_tx.clone(),
-        )));
-    }
     for addr in config.peers.clone() {
         tasks.push(tokio::spawn(dial_until_connected(net.clone(), addr)));
     }
     let (stop, stopped) = oneshot::channel::<()>();
-    let node_loop = NodeLoop {
-        shared: shared.clone(),
-        events,
-        internal_tx,
-        internal_rx,
-        scores: Scores::default(),
-        claims: Default::default(),
-        syncing: None,
-        sync_batch: config.sync_batch,
-        ban_duration: config.ban_duration,
-        tip_poll_interval: config.tip_poll_interval,
-        max_response,
-    };
     tasks.push(tokio::spawn(node_loop.run(async {
         let _ = stopped.await;
     })));

@@ -1,24 +1,24 @@
-//! Mining in the node: build a block from the pool on the current tip, search its nonce on worker
-//! threads, commit it, announce it; and drop the job the moment the tip moves.
+//! Mining in the libp2p node: the machine says what to mine; this worker searches the nonce on
+//! real threads and reports back.
 //!
-//! The nonce search is the core's [`miner::mine`], run on a blocking thread. This task watches
-//! the tip while it runs: a block from the network makes the job stale, so the task calls
-//! [`MineControl::cancel`] and starts again on the new tip (the miner stops within about a
-//! millisecond). The commit happens under the chain lock, so it cannot race a reorganization,
-//! and on tokio's blocking pool, because it waits for an fsync.
+//! The nonce search is the core's [`miner::mine`], run on tokio's blocking pool. A new job (the
+//! tip moved) cancels the one in progress through [`MineControl::cancel`]; the search stops within
+//! about a millisecond. A found header goes back to the machine as [`Event::Mined`], and the
+//! machine commits it; a header found for a job already replaced is simply ignored there.
+//!
+//! The hash rate shown is honest: hashes the search actually tried over the time it actually
+//! searched, measured around the search itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ironchain_core::chain::unix_now;
 use ironchain_core::miner::{self, MineControl, MineJob, MineOutcome};
-use ironchain_store::MineError;
+use libp2p::PeerId;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::warn;
 
-use crate::config::MiningConfig;
-use crate::node::{Internal, Shared, off_runtime};
+use crate::machine::{Event, JobId, MiningJob};
 
 /// What the API shows about mining.
 #[derive(Debug, Default)]
@@ -29,7 +29,7 @@ pub struct MiningStats {
     pub hashes: AtomicU64,
     /// Time spent searching, in microseconds.
     pub busy_micros: AtomicU64,
-    /// Blocks mined and committed.
+    /// Blocks mined and committed (counted by the driver when the machine commits one).
     pub blocks: AtomicU64,
 }
 
@@ -44,116 +44,72 @@ impl MiningStats {
     }
 }
 
-/// Mines until the node stops (the `internal` channel closes).
-pub(crate) async fn run(
-    shared: Arc<Shared>,
-    config: MiningConfig,
-    internal: mpsc::Sender<Internal>,
-) {
-    shared.mining.enabled.store(true, Ordering::Relaxed);
-    let mut tip_rx = shared.tip.subscribe();
-    let mut last_block = Instant::now() - config.min_interval;
-    loop {
-        if internal.is_closed() {
-            return;
+/// The worker that searches nonces for the machine's jobs.
+#[derive(Debug)]
+pub(crate) struct Miner {
+    threads: usize,
+    current: Option<(JobId, Arc<MineControl>)>,
+    found: mpsc::Sender<Event<PeerId>>,
+    stats: Arc<MiningStats>,
+}
+
+impl Miner {
+    /// A worker searching on `threads` threads, reporting to `found`.
+    pub(crate) fn new(
+        threads: usize,
+        found: mpsc::Sender<Event<PeerId>>,
+        stats: Arc<MiningStats>,
+    ) -> Self {
+        stats.enabled.store(true, Ordering::Relaxed);
+        Self {
+            threads: threads.max(1),
+            current: None,
+            found,
+            stats,
         }
-        // Something to mine?
-        let pending = shared.store.pending_count().unwrap_or(0);
-        if pending == 0 && !config.mine_empty {
-            let notified = shared.records_added.notified();
-            tokio::select! {
-                () = notified => {}
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
-            continue;
-        }
-        let wait = config.min_interval.saturating_sub(last_block.elapsed());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-        let now = unix_now();
-        let template = match shared.store.template(now) {
-            Ok(template) => template,
-            Err(error) => {
-                warn!(%error, "cannot build a block to mine");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        let Ok(target) = template.header.bits.to_target() else {
-            warn!("the tip's difficulty is unusable; not mining");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        };
-        let job = MineJob {
-            header: template.header,
-            target,
-            max_time: now.saturating_add(shared.store.params().max_future_drift),
-            threads: config.threads.max(1),
-        };
+    }
+
+    /// Starts searching for `job`, cancelling the job in progress.
+    pub(crate) fn start(&mut self, job: MiningJob) {
+        self.stop();
         let control = Arc::new(MineControl::new());
-        tip_rx.borrow_and_update();
-        let started = Instant::now();
-        let search = tokio::task::spawn_blocking({
-            let control = control.clone();
-            move || miner::mine(&job, &control)
+        self.current = Some((job.id, control.clone()));
+        let search = MineJob {
+            header: job.header,
+            target: job.target,
+            max_time: job.max_time,
+            threads: self.threads,
+        };
+        let (found, stats, id) = (self.found.clone(), self.stats.clone(), job.id);
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let outcome = miner::mine(&search, &control);
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.hashes.fetch_add(control.hashes(), Ordering::Relaxed);
+            stats.busy_micros.fetch_add(micros, Ordering::Relaxed);
+            let event = match outcome {
+                MineOutcome::Found(header) => Event::Mined { job: id, header },
+                MineOutcome::Cancelled => return,
+                MineOutcome::Exhausted => {
+                    warn!("every nonce at every allowed time failed; mining again later");
+                    Event::MineFailed { job: id }
+                }
+            };
+            // The node may be stopping; then nobody needs the block.
+            let _ = found.blocking_send(event);
         });
-        tokio::pin!(search);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut search => break outcome,
-                changed = tip_rx.changed() => {
-                    if changed.is_err() { return; }
-                    debug!("new tip: cancelling the mining job");
-                    control.cancel();
-                }
-            }
-        };
-        shared
-            .mining
-            .hashes
-            .fetch_add(control.hashes(), Ordering::Relaxed);
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        shared
-            .mining
-            .busy_micros
-            .fetch_add(micros, Ordering::Relaxed);
-        let header = match outcome {
-            Ok(MineOutcome::Found(header)) => header,
-            Ok(MineOutcome::Cancelled) => continue,
-            Ok(MineOutcome::Exhausted) | Err(_) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        // Under the chain lock, so the commit cannot race a reorganization; on the blocking
-        // pool, because it fsyncs.
-        let (committed, template) = off_runtime({
-            let shared = shared.clone();
-            move || {
-                let _chain = shared.chain();
-                let committed = shared.store.commit_mined(&template, header, unix_now());
-                (committed, template)
-            }
-        })
-        .await;
-        match committed {
-            Ok(mined) => {
-                last_block = Instant::now();
-                shared.mining.blocks.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(height = mined.tip.height, hash = %mined.tip.hash,
-                               records = mined.records.len(), "mined a block");
-                let records = template.records.into_iter().map(|r| r.bytes).collect();
-                let block = ironchain_core::Block::new(header, records);
-                if internal.send(Internal::Mined(block)).await.is_err() {
-                    return;
-                }
-            }
-            Err(MineError::Stale) => debug!("mined block is stale: the tip or pool changed"),
-            Err(error) => {
-                warn!(%error, "mined block not committed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+    }
+
+    /// Cancels the job in progress, if any.
+    pub(crate) fn stop(&mut self) {
+        if let Some((_, control)) = self.current.take() {
+            control.cancel();
         }
+    }
+}
+
+impl Drop for Miner {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -15,13 +15,16 @@
 //! comes within `SCORE_HALF_LIFE * log2(1.5)` (about 35 minutes) of the first.
 //!
 //! Time is a parameter ([`Scores::add_at`], [`Scores::get_at`]), so tests move the clock
-//! instead of waiting; the node passes `Instant::now()`.
+//! instead of waiting, and a simulation replays exactly. Peers are whatever key the driver uses
+//! (libp2p's `PeerId`, a simulated node's number).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::hash::Hash;
+use std::time::Duration;
 
 use ironchain_core::Rule;
-use libp2p::PeerId;
+
+use crate::clock::Time;
 
 /// Points at which a peer is banned (Bitcoin Core's `DISCOURAGEMENT_THRESHOLD`).
 pub const BAN_THRESHOLD: u32 = 100;
@@ -72,34 +75,37 @@ impl Offence {
 #[derive(Debug, Clone, Copy)]
 struct Points {
     value: f64,
-    at: Instant,
+    at: Time,
 }
 
 impl Points {
     /// Returns the points left at `now`: `value * 2^(-elapsed / SCORE_HALF_LIFE)`. A `now`
     /// before `at` (clocks passed out of order) decays nothing.
-    fn at(self, now: Instant) -> f64 {
-        let elapsed = now.saturating_duration_since(self.at);
+    fn at(self, now: Time) -> f64 {
+        let elapsed = now.since(self.at);
         let half_lives = elapsed.as_secs_f64() / SCORE_HALF_LIFE.as_secs_f64();
         self.value * (-half_lives).exp2()
     }
 }
 
 /// Scores of the peers that misbehaved.
-#[derive(Debug, Default)]
-pub struct Scores {
-    points: HashMap<PeerId, Points>,
+#[derive(Debug)]
+pub struct Scores<P> {
+    points: HashMap<P, Points>,
 }
 
-impl Scores {
-    /// Adds an offence to `peer`'s score now; see [`Scores::add_at`].
-    pub fn add(&mut self, peer: PeerId, offence: &Offence) -> bool {
-        self.add_at(peer, offence, Instant::now())
+impl<P> Default for Scores<P> {
+    fn default() -> Self {
+        Self {
+            points: HashMap::new(),
+        }
     }
+}
 
+impl<P: Copy + Eq + Hash> Scores<P> {
     /// Adds an offence committed at `now` to `peer`'s decayed score; returns true if the peer
     /// has now reached the ban threshold (its score is then reset: the ban is its punishment).
-    pub fn add_at(&mut self, peer: PeerId, offence: &Offence, now: Instant) -> bool {
+    pub fn add_at(&mut self, peer: P, offence: &Offence, now: Time) -> bool {
         if self.points.len() >= PRUNE_AT {
             self.points
                 .retain(|_, points| points.at(now) >= FORGET_BELOW);
@@ -115,13 +121,8 @@ impl Scores {
         }
     }
 
-    /// Returns `peer`'s current score, in whole points (rounded down).
-    pub fn get(&self, peer: &PeerId) -> u32 {
-        self.get_at(peer, Instant::now())
-    }
-
     /// Returns `peer`'s score at `now`, in whole points (rounded down).
-    pub fn get_at(&self, peer: &PeerId, now: Instant) -> u32 {
+    pub fn get_at(&self, peer: &P, now: Time) -> u32 {
         // Scores stay below the threshold, so the cast neither saturates nor wraps.
         self.points
             .get(peer)
@@ -144,6 +145,13 @@ mod tests {
     use super::*;
     use ironchain_core::Target;
 
+    /// A peer key for the tests: any copyable, hashable value serves.
+    type PeerId = u32;
+
+    fn t0() -> Time {
+        Time::from_millis(1_764_000_000_000)
+    }
+
     fn invalid_block() -> Offence {
         Offence::InvalidBlock(Rule::HashAboveTarget {
             target: Target::from_be_bytes([0; 32]),
@@ -153,26 +161,30 @@ mod tests {
     #[test]
     fn one_invalid_block_bans_at_once() {
         let mut scores = Scores::default();
-        let peer = PeerId::random();
-        assert!(scores.add(peer, &invalid_block()));
-        assert_eq!(scores.get(&peer), 0, "the score resets with the ban");
+        let peer: PeerId = 1;
+        assert!(scores.add_at(peer, &invalid_block(), t0()));
+        assert_eq!(
+            scores.get_at(&peer, t0()),
+            0,
+            "the score resets with the ban"
+        );
     }
 
     #[test]
     fn garbage_bans_on_the_second_message() {
         let mut scores = Scores::default();
-        let peer = PeerId::random();
-        let t0 = Instant::now();
+        let peer: PeerId = 1;
+        let t0 = t0();
         assert!(!scores.add_at(peer, &Offence::Garbage, t0));
         assert_eq!(scores.get_at(&peer, t0), 60);
-        assert!(scores.add_at(peer, &Offence::Garbage, t0 + Duration::from_secs(1)));
+        assert!(scores.add_at(peer, &Offence::Garbage, t0.after(Duration::from_secs(1))));
     }
 
     #[test]
     fn a_score_halves_every_half_life() {
         let mut scores = Scores::default();
-        let peer = PeerId::random();
-        let t0 = Instant::now();
+        let peer: PeerId = 1;
+        let t0 = t0();
         scores.add_at(peer, &Offence::Garbage, t0);
         // Each row: time since the offence, points left (60 * 2^-(t / 1 h), rounded down).
         for (after, expected) in [
@@ -183,7 +195,7 @@ mod tests {
             (SCORE_HALF_LIFE * 6, 0), // 0.94
         ] {
             assert_eq!(
-                scores.get_at(&peer, t0 + after),
+                scores.get_at(&peer, t0.after(after)),
                 expected,
                 "after {after:?}"
             );
@@ -193,49 +205,49 @@ mod tests {
     #[test]
     fn a_peer_that_misbehaved_long_ago_is_not_banned_by_its_next_slip() {
         let mut scores = Scores::default();
-        let peer = PeerId::random();
-        let t0 = Instant::now();
+        let peer: PeerId = 1;
+        let t0 = t0();
         assert!(!scores.add_at(peer, &Offence::Garbage, t0));
         // 60 * 2^-1 + 60 = 90: below the threshold an hour later.
-        let later = t0 + SCORE_HALF_LIFE;
+        let later = t0.after(SCORE_HALF_LIFE);
         assert!(!scores.add_at(peer, &Offence::Garbage, later));
         assert_eq!(scores.get_at(&peer, later), 90);
         // The same two offences 30 minutes apart (60 * 0.707 + 60 = 102) do ban.
-        let other = PeerId::random();
+        let other: PeerId = 2;
         assert!(!scores.add_at(other, &Offence::Oversized, t0));
-        assert!(scores.add_at(other, &Offence::Oversized, t0 + SCORE_HALF_LIFE / 2));
+        assert!(scores.add_at(other, &Offence::Oversized, t0.after(SCORE_HALF_LIFE / 2)));
     }
 
     #[test]
     fn decay_never_makes_an_invalid_block_forgivable() {
         let mut scores = Scores::default();
-        let peer = PeerId::random();
-        let t0 = Instant::now();
+        let peer: PeerId = 1;
+        let t0 = t0();
         scores.add_at(peer, &Offence::BadRecord, t0);
-        assert!(scores.add_at(peer, &invalid_block(), t0 + SCORE_HALF_LIFE * 100));
+        assert!(scores.add_at(peer, &invalid_block(), t0.after(SCORE_HALF_LIFE * 100)));
     }
 
     #[test]
     fn an_earlier_clock_reading_decays_nothing() {
         let mut scores = Scores::default();
-        let peer = PeerId::random();
-        let t1 = Instant::now() + SCORE_HALF_LIFE;
+        let peer: PeerId = 1;
+        let t1 = t0().after(SCORE_HALF_LIFE);
         scores.add_at(peer, &Offence::Garbage, t1);
-        assert_eq!(scores.get_at(&peer, t1 - SCORE_HALF_LIFE), 60);
+        assert_eq!(scores.get_at(&peer, t0()), 60);
     }
 
     #[test]
     fn scores_that_decayed_away_are_forgotten_when_the_table_is_full() {
         let mut scores = Scores::default();
-        let t0 = Instant::now();
-        for _ in 0..PRUNE_AT {
-            scores.add_at(PeerId::random(), &Offence::BadRecord, t0);
+        let t0 = t0();
+        for peer in 0..PRUNE_AT as PeerId {
+            scores.add_at(peer + 100, &Offence::BadRecord, t0);
         }
         assert_eq!(scores.len(), PRUNE_AT);
         // Five half-lives later each of those is at 25 / 32 < 1 point.
-        let peer = PeerId::random();
-        scores.add_at(peer, &Offence::BadRecord, t0 + SCORE_HALF_LIFE * 5);
+        let peer: PeerId = 1;
+        scores.add_at(peer, &Offence::BadRecord, t0.after(SCORE_HALF_LIFE * 5));
         assert_eq!(scores.len(), 1);
-        assert_eq!(scores.get_at(&peer, t0 + SCORE_HALF_LIFE * 5), 25);
+        assert_eq!(scores.get_at(&peer, t0.after(SCORE_HALF_LIFE * 5)), 25);
     }
 }

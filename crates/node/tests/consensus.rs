@@ -14,7 +14,7 @@ use ironchain_core::merkle::InclusionProof;
 use ironchain_core::miner::{MineControl, MineJob, MineOutcome, mine};
 use ironchain_core::{Block, ChainParams, CompactTarget, Header, MerkleRoot, merkle};
 use ironchain_node::net::{self, NetworkConfig, NetworkEvent, NetworkHandle, PublishError};
-use ironchain_node::wire::{Request, Response, TipClaim};
+use ironchain_node::sync::{Request, Response, TipClaim};
 use ironchain_node::{MiningConfig, NodeConfig, RunningNode, start};
 use ironchain_store::{OpenOptions, Store, VerifyMode};
 use tokio::sync::mpsc;
@@ -466,7 +466,7 @@ async fn a_peer_claiming_a_long_chain_but_serving_a_short_one_changes_nothing() 
         let easy = genesis.header.bits.to_consensus();
         let one = child(&genesis, easy, now, vec![b"lie 1".to_vec()]);
         let two = child(&one, easy, now + 1, vec![b"lie 2".to_vec()]);
-        let served = Response::Blocks(vec![one, two]).encode();
+        let served = Response::Blocks(vec![one.into(), two.into()]).encode();
         let claim = Response::Tip(TipClaim {
             height: 1_000_000,
             hash: two_hash(&served),

@@ -466,3 +466,32 @@ impl From<BadBlock> for VerifyError {
         VerifyError::Bad(Box::new(bad))
     }
 }
+
+/// Any of the store's errors, for callers that hold several operations' errors in one place (a
+/// node's fork choice appends, reorganizes and truncates): each operation's own enum converts
+/// into it without losing its kind, as redb's umbrella `Error` does.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// An append failed.
+    #[error(transparent)]
+    Append(#[from] AppendError),
+    /// A reorganization failed.
+    #[error(transparent)]
+    Reorg(#[from] ReorgError),
+    /// A truncation failed.
+    #[error(transparent)]
+    Truncate(#[from] TruncateError),
+    /// Adding to the pool failed.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    /// Committing a mined block failed.
+    #[error(transparent)]
+    Mine(#[from] MineError),
+    /// Verification failed or found a bad block.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+}

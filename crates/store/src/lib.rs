@@ -13,7 +13,9 @@
 //!
 //! Modules, in reading order: [`codec`] (byte layouts), [`store`] (tables, open, reads),
 //! [`verify`], [`write`] (append, reorganize, truncate), [`pool`] (records and mining),
-//! [`transfer`] (export and import), [`tamper`] (the teaching tool), [`error`].
+//! [`transfer`] (export and import), [`tamper`] (the teaching tool), [`error`]; then
+//! [`chain_store`], what a node needs of a store as a trait, and [`memory`], the in-memory store
+//! a simulation of thousands of nodes runs on.
 //!
 //! ```
 //! use ironchain_core::ChainParams;
@@ -42,8 +44,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod chain_store;
 pub mod codec;
 pub mod error;
+pub mod memory;
 pub mod pool;
 pub mod store;
 pub mod tamper;
@@ -51,12 +55,14 @@ pub mod transfer;
 pub mod verify;
 pub mod write;
 
+pub use chain_store::ChainStore;
 pub use codec::TipInfo;
 pub use error::{
-    AppendError, BadBlock, CreateError, DbError, ExportError, Fault, ImportError, MineError,
+    AppendError, BadBlock, CreateError, DbError, Error, ExportError, Fault, ImportError, MineError,
     OpenError, PoolError, ReorgError, TamperError, TruncateError, VerifyError,
 };
 pub use ironchain_core::validate::ChainSummary;
+pub use memory::{BlockIndex, MemStore};
 pub use pool::{Mined, PendingRecord, RecordId, Template};
 pub use store::{OpenOptions, Opened, Store, VerifyMode};
 pub use transfer::{EXPORT_MAGIC, ImportReport};

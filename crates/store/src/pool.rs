@@ -22,6 +22,13 @@ const EMPTY_BLOCK: usize = Header::SIZE + 4;
 /// The bytes a record adds to a block besides its own: its length field.
 const RECORD_OVERHEAD: usize = 4;
 
+/// Returns the largest record a block of `params` can hold.
+pub(crate) fn max_record_size(params: &ironchain_core::ChainParams) -> usize {
+    params
+        .max_block_size
+        .saturating_sub(EMPTY_BLOCK + RECORD_OVERHEAD)
+}
+
 /// A record's number in the pool, in the order records were accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordId(pub u64);
@@ -59,9 +66,7 @@ pub struct Mined {
 impl Store {
     /// Returns the largest record a block of this chain can hold.
     pub fn max_record_size(&self) -> usize {
-        self.params
-            .max_block_size
-            .saturating_sub(EMPTY_BLOCK + RECORD_OVERHEAD)
+        max_record_size(&self.params)
     }
 
     /// Adds records to the pool and returns their ids once they are durable on disk.
@@ -110,14 +115,12 @@ impl Store {
         let txn = self.db.begin_read()?;
         let pool = txn.open_table(POOL)?;
         let mut out = Vec::new();
-        let mut used = 0usize;
+        let mut budget = BodyBudget::new(max_bytes);
         for entry in pool.range(0..)? {
             let (id, bytes) = entry?;
-            let cost = bytes.value().len() + RECORD_OVERHEAD;
-            if used + cost > max_bytes {
+            if !budget.take(bytes.value().len()) {
                 break;
             }
-            used += cost;
             out.push(PendingRecord {
                 id: RecordId(id.value()),
                 bytes: bytes.value().to_vec(),
@@ -139,28 +142,12 @@ impl Store {
     /// # Errors
     /// [`DbError`] if the database fails or the stored tip is damaged.
     pub fn template(&self, now: u32) -> Result<Template, DbError> {
-        let records = self.pending(self.params.max_block_size.saturating_sub(EMPTY_BLOCK))?;
+        let records = self.pending(body_room(&self.params))?;
         let txn = self.db.begin_read()?;
         let blocks = txn.open_table(BLOCKS)?;
         let mut tail = Tail::load(&self.params, &txn.open_table(META)?, &blocks)?;
         let ctx = tail.context(&self.params, now, &blocks)?;
-        let earliest = ctx
-            .median_time_past
-            .map_or(now, |mtp| mtp.saturating_add(1));
-        let leaves: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
-        let header = Header {
-            version: 1,
-            prev_blockhash: ctx.prev_hash,
-            merkle_root: merkle::root(&leaves),
-            time: now.max(earliest),
-            bits: ctx.expected_bits.unwrap_or(tail.tip_header().bits),
-            nonce: 0,
-        };
-        Ok(Template {
-            height: ctx.height,
-            header,
-            records,
-        })
+        Ok(next_template(&ctx, tail.tip_header(), records, now))
     }
 
     /// Commits a template mined to `header`: checks that the tip is still the template's parent
@@ -239,6 +226,61 @@ impl Store {
             MineOutcome::Exhausted => Err(MineError::Exhausted),
         }
     }
+}
+
+/// Builds the template of the block after `tip` (whose context is `ctx`) holding `records`: the
+/// earliest time the rules allow (or `now`, if later), the bits they demand, nonce 0.
+pub(crate) fn next_template(
+    ctx: &ironchain_core::validate::Context,
+    tip: &Header,
+    records: Vec<PendingRecord>,
+    now: u32,
+) -> Template {
+    let earliest = ctx
+        .median_time_past
+        .map_or(now, |mtp| mtp.saturating_add(1));
+    let leaves: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
+    let header = Header {
+        version: 1,
+        prev_blockhash: ctx.prev_hash,
+        merkle_root: merkle::root(&leaves),
+        time: now.max(earliest),
+        bits: ctx.expected_bits.unwrap_or(tip.bits),
+        nonce: 0,
+    };
+    Template {
+        height: ctx.height,
+        header,
+        records,
+    }
+}
+
+/// What is left of a block body's room as records are put in it, oldest first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyBudget {
+    left: usize,
+}
+
+impl BodyBudget {
+    /// A budget of `max_bytes` of block body.
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Self { left: max_bytes }
+    }
+
+    /// Takes room for a record of `len` bytes (plus its length field); false if it does not fit.
+    pub(crate) fn take(&mut self, len: usize) -> bool {
+        let cost = len.saturating_add(RECORD_OVERHEAD);
+        if cost > self.left {
+            return false;
+        }
+        self.left -= cost;
+        true
+    }
+}
+
+/// The body bytes a block of `params` has for records.
+pub(crate) fn body_room(params: &ironchain_core::ChainParams) -> usize {
+    params.max_block_size.saturating_sub(EMPTY_BLOCK)
 }
 
 impl Store {

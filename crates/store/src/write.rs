@@ -7,6 +7,7 @@
 //! moves the tip. The transaction commits only when the whole change is made, so a crash, an
 //! invalid block or a full disk leaves the chain as it was.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 
 use ironchain_core::hash::sha256;
@@ -362,6 +363,49 @@ impl<'t> Writer<'t> {
     }
 }
 
+/// What a reorganization does to the pool: the records of the new blocks that were not in the
+/// disconnected ones leave it (they may have been pending), and the records of the disconnected
+/// blocks that the new ones lack come back (oldest first). Records are a multiset: a record
+/// twice in the old blocks and once in the new comes back once.
+#[derive(Debug)]
+pub(crate) struct PoolChanges<'a> {
+    /// Records to remove one pending copy of.
+    pub(crate) take: Vec<&'a [u8]>,
+    /// Records to add back to the pool, in the order they were in the old chain.
+    pub(crate) put_back: Vec<&'a [u8]>,
+}
+
+impl<'a> PoolChanges<'a> {
+    pub(crate) fn of_reorg<B: Borrow<Block>>(
+        disconnected: &'a [Block],
+        connected: &'a [B],
+    ) -> Self {
+        let mut counts: HashMap<&[u8], usize> = HashMap::new();
+        for block in disconnected {
+            for record in &block.records {
+                *counts.entry(record.as_slice()).or_default() += 1;
+            }
+        }
+        let mut take = Vec::new();
+        for block in connected {
+            for record in &block.borrow().records {
+                match counts.get_mut(record.as_slice()) {
+                    Some(count) if *count > 0 => *count -= 1,
+                    _ => take.push(record.as_slice()),
+                }
+            }
+        }
+        let mut put_back = Vec::new();
+        for record in disconnected.iter().flat_map(|block| &block.records) {
+            if let Some(count) = counts.get_mut(record.as_slice()).filter(|c| **c > 0) {
+                *count -= 1;
+                put_back.push(record.as_slice());
+            }
+        }
+        Self { take, put_back }
+    }
+}
+
 /// `a - b`, or zero if `b` is larger (which only a damaged store can cause).
 fn sub_work(a: Work, b: Work) -> Work {
     Work::from_u256(a.to_u256().saturating_sub(b.to_u256()))
@@ -383,7 +427,11 @@ impl Store {
     ///
     /// # Errors
     /// As [`Store::append_block`]; the first invalid block is named.
-    pub fn append_blocks(&self, blocks: &[Block], now: u32) -> Result<TipInfo, AppendError> {
+    pub fn append_blocks<B: Borrow<Block>>(
+        &self,
+        blocks: &[B],
+        now: u32,
+    ) -> Result<TipInfo, AppendError> {
         if self.is_read_only() {
             return Err(AppendError::ReadOnly);
         }
@@ -391,7 +439,7 @@ impl Store {
         let tip = {
             let mut writer = Writer::open(&self.params, &txn)?;
             for block in blocks {
-                writer.append(block, now, true)??;
+                writer.append(block.borrow(), now, true)??;
             }
             writer.finish()?
         };
@@ -408,10 +456,10 @@ impl Store {
     /// # Errors
     /// [`ReorgError::Invalid`] for the first invalid new block (nothing is changed),
     /// [`ReorgError::ForkAboveTip`], [`ReorgError::ReadOnly`], or a database failure.
-    pub fn reorganize(
+    pub fn reorganize<B: Borrow<Block>>(
         &self,
         fork_height: u64,
-        new_blocks: &[Block],
+        new_blocks: &[B],
         now: u32,
     ) -> Result<ReorgReport, ReorgError> {
         if self.is_read_only() {
@@ -428,34 +476,20 @@ impl Store {
                 });
             }
             let removed = writer.cut_to(fork_height)?;
-            // The disconnected records, oldest first, as a multiset.
-            let mut order = Vec::new();
-            let mut counts: HashMap<Vec<u8>, usize> = HashMap::new();
+            let mut disconnected = Vec::with_capacity(removed.len());
             for (height, bytes) in &removed {
-                let bytes = bytes.as_deref().unwrap_or_default();
-                for record in self.decode(*height, bytes)?.records {
-                    *counts.entry(record.clone()).or_default() += 1;
-                    order.push(record);
-                }
+                disconnected.push(self.decode(*height, bytes.as_deref().unwrap_or_default())?);
             }
             for block in new_blocks {
-                writer.append(block, now, false)??;
-                for record in &block.records {
-                    match counts.get_mut(record) {
-                        Some(count) if *count > 0 => *count -= 1,
-                        _ => {
-                            writer.take_pending(record)?;
-                        }
-                    }
-                }
+                writer.append(block.borrow(), now, false)??;
             }
-            let mut returned = 0;
-            for record in order {
-                if let Some(count) = counts.get_mut(&record).filter(|c| **c > 0) {
-                    *count -= 1;
-                    writer.put_pending(&record)?;
-                    returned += 1;
-                }
+            let changes = PoolChanges::of_reorg(&disconnected, new_blocks);
+            for record in changes.take {
+                writer.take_pending(record)?;
+            }
+            let returned = changes.put_back.len();
+            for record in changes.put_back {
+                writer.put_pending(record)?;
             }
             let tip = writer.finish()?;
             ReorgReport {

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod headers;
 pub mod mine;
 pub mod node;
+pub mod simulate;
 
 // The stored chain's commands (issue 3).
 pub mod add;

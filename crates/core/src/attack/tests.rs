@@ -119,6 +119,32 @@ fn the_stable_form_survives_where_the_c_function_cancels_or_underflows() {
 }
 
 #[test]
+fn overtaking_needs_one_block_more_than_drawing_level() {
+    // z = 1: the attacker's count k before the honest block is geometric, NB(k) = p q^k.
+    // Level after it: k >= 1, or from k = 0 one block behind: q + p (q/p) = 2q.
+    // Ahead after it: k >= 2, or k = 1 level (q/p), or k = 0 two behind (q/p)^2:
+    // q^2 + p q (q/p) + p (q/p)^2 = 2 q^2 + q^2 / p.
+    for q in [0.1, 0.25, 0.4] {
+        let p = 1.0 - q;
+        let level = catch_up_probability_exact(share(q), 1);
+        let ahead = overtake_probability_exact(share(q), 1);
+        assert!((level - 2.0 * q).abs() < 1e-12, "q {q}: {level}");
+        assert!(
+            (ahead - (2.0 * q * q + q * q / p)).abs() < 1e-12,
+            "q {q}: {ahead}"
+        );
+    }
+    // Always below drawing level, and 1 for a majority.
+    for z in [0, 1, 2, 6, 20] {
+        assert!(
+            overtake_probability_exact(share(0.3), z) < catch_up_probability_exact(share(0.3), z)
+        );
+    }
+    assert_eq!(overtake_probability_exact(share(0.5), 6), 1.0);
+    assert_eq!(overtake_probability_exact(share(0.0), 6), 0.0);
+}
+
+#[test]
 fn exact_model_matches_its_closed_form_for_one_block() {
     // With z = 1 the attacker finds k blocks before the honest one with probability p q^k; it
     // wins at once if k >= 1 (probability q), else from 1 behind (q/p): P = q + p (q/p) = 2q.

@@ -2,7 +2,7 @@
 //! the same bytes and decodes back to itself.
 #![no_main]
 
-use ironchain_node::wire::Request;
+use ironchain_node::sync::Request;
 use libfuzzer_sys::fuzz_target;
 
 fn do_test(data: &[u8]) {

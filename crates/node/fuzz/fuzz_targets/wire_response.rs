@@ -2,7 +2,7 @@
 //! the same bytes and decodes back to itself.
 #![no_main]
 
-use ironchain_node::wire::Response;
+use ironchain_node::sync::Response;
 use libfuzzer_sys::fuzz_target;
 
 /// The regtest chain's block size limit.

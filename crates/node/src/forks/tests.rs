@@ -11,7 +11,14 @@ use ironchain_core::chain::unix_now;
 use ironchain_core::miner::{MineControl, MineJob, MineOutcome, mine};
 use ironchain_core::{ChainParams, merkle};
 
+use ironchain_store::Store;
+
 use super::*;
+
+/// Blocks as fork choice takes them: shared, as a node passes them on.
+fn arcs(blocks: &[Block]) -> Vec<Arc<Block>> {
+    blocks.iter().cloned().map(Arc::new).collect()
+}
 
 /// Seconds between slow blocks: more than the 10-minute spacing, so their retarget is capped at
 /// the proof-of-work limit and every slow block has the same work.
@@ -107,11 +114,15 @@ fn the_shorter_branch_with_more_work_wins_over_the_longer_one() {
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 6, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&slow, unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&slow), unix_now())
+        .expect("valid");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
 
     for (i, block) in fast[..3].iter().enumerate() {
-        let accepted = chain.accept(block.clone(), unix_now()).expect("valid");
+        let accepted = chain
+            .accept(Arc::new(block.clone()), unix_now())
+            .expect("valid");
         assert_eq!(
             accepted,
             Accepted::SideBranch {
@@ -122,7 +133,7 @@ fn the_shorter_branch_with_more_work_wins_over_the_longer_one() {
     assert_eq!(store.tip().expect("tip").hash, slow[5].block_hash());
 
     // 7W against 6W: four blocks beat six.
-    match chain.accept(fast[3].clone(), unix_now()) {
+    match chain.accept(Arc::new(fast[3].clone()), unix_now()) {
         Ok(Accepted::Reorganized(report)) => {
             assert_eq!((report.disconnected, report.connected), (6, 4));
             assert_eq!(report.tip.height, 4);
@@ -140,11 +151,13 @@ fn a_longer_branch_with_less_work_stays_a_side_branch() {
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 6, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&fast, unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&fast), unix_now())
+        .expect("valid");
     let before = store.tip().expect("tip");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
 
-    let outcome = chain.accept_batch(&slow, unix_now());
+    let outcome = chain.accept_batch(&arcs(&slow), unix_now());
     assert!(outcome.error.is_none(), "{:?}", outcome.error);
     assert_eq!(outcome.accepted, 6);
     assert!(!outcome.tip_changed && outcome.reorgs.is_empty());
@@ -163,13 +176,15 @@ fn a_side_branch_that_overtakes_reorganizes_and_returns_the_old_records_to_the_p
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 8, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&slow[..6], unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&slow[..6]), unix_now())
+        .expect("valid");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
     assert!(pending(&store).is_empty());
 
     // The fast branch overtakes: the slow chain's six records are pending again, and its
     // blocks are kept as a side branch.
-    let outcome = chain.accept_batch(&fast, unix_now());
+    let outcome = chain.accept_batch(&arcs(&fast), unix_now());
     assert!(outcome.error.is_none() && outcome.tip_changed);
     assert_eq!(outcome.reorgs.len(), 1);
     assert_eq!(outcome.reorgs[0].returned_to_pool, 6);
@@ -183,10 +198,10 @@ fn a_side_branch_that_overtakes_reorganizes_and_returns_the_old_records_to_the_p
     // The slow branch grows to 8W > 7W and wins back: now the fast records wait in the pool,
     // and the slow ones, mined again, do not.
     assert!(matches!(
-        chain.accept(slow[6].clone(), unix_now()),
+        chain.accept(Arc::new(slow[6].clone()), unix_now()),
         Ok(Accepted::SideBranch { height: 7 })
     ));
-    match chain.accept(slow[7].clone(), unix_now()) {
+    match chain.accept(Arc::new(slow[7].clone()), unix_now()) {
         Ok(Accepted::Reorganized(report)) => {
             assert_eq!((report.disconnected, report.connected), (4, 8));
             assert_eq!(report.returned_to_pool, 4);
@@ -204,7 +219,9 @@ fn a_fork_deeper_than_max_depth_is_refused() {
     let (_dir, store) = store(&params);
     let genesis = [params.genesis.clone()];
     let main = extend(&params, &genesis, 6, SLOW, "m");
-    store.append_blocks(&main, unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&main), unix_now())
+        .expect("valid");
     let limits = ForkLimits {
         max_depth: 2,
         max_side_blocks: 10,
@@ -214,7 +231,7 @@ fn a_fork_deeper_than_max_depth_is_refused() {
 
     // Parent at height 3, tip at 6: three below, one too many.
     let deep = extend(&params, &ancestors(3), 1, SLOW + 1, "deep");
-    match chain.accept(deep[0].clone(), unix_now()) {
+    match chain.accept(Arc::new(deep[0].clone()), unix_now()) {
         Err(Rejected::TooDeep {
             fork_height: 3,
             tip_height: 6,
@@ -224,7 +241,9 @@ fn a_fork_deeper_than_max_depth_is_refused() {
     // Parent at height 4: exactly max_depth below, kept.
     let shallow = extend(&params, &ancestors(4), 1, SLOW + 1, "shallow");
     assert_eq!(
-        chain.accept(shallow[0].clone(), unix_now()).expect("kept"),
+        chain
+            .accept(Arc::new(shallow[0].clone()), unix_now())
+            .expect("kept"),
         Accepted::SideBranch { height: 5 }
     );
     assert_eq!(chain.side_blocks(), 1);
@@ -236,7 +255,9 @@ fn side_blocks_beyond_max_side_blocks_are_refused() {
     let (_dir, store) = store(&params);
     let genesis = [params.genesis.clone()];
     let main = extend(&params, &genesis, 6, SLOW, "m");
-    store.append_blocks(&main, unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&main), unix_now())
+        .expect("valid");
     let limits = ForkLimits {
         max_depth: 10,
         max_side_blocks: 2,
@@ -247,7 +268,7 @@ fn side_blocks_beyond_max_side_blocks_are_refused() {
     // Three different children of block 4, none with the tip's work.
     for (i, tag) in ["x", "y", "z"].into_iter().enumerate() {
         let side = extend(&params, &ancestors, 1, SLOW, tag);
-        let result = chain.accept(side[0].clone(), unix_now());
+        let result = chain.accept(Arc::new(side[0].clone()), unix_now());
         if i < 2 {
             assert_eq!(
                 result.expect("room left"),
@@ -271,7 +292,9 @@ fn a_branch_with_an_invalid_block_is_rejected_and_changes_nothing() {
     let genesis = [params.genesis.clone()];
     let slow = extend(&params, &genesis, 6, SLOW, "s");
     let fast = extend(&params, &genesis, 4, FAST, "f");
-    store.append_blocks(&slow, unix_now()).expect("valid");
+    store
+        .append_blocks(&arcs(&slow), unix_now())
+        .expect("valid");
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
     let tip = store.tip().expect("tip");
 
@@ -286,7 +309,7 @@ fn a_branch_with_an_invalid_block_is_rejected_and_changes_nothing() {
         weak.header.nonce += 1;
     }
     for bad in [forged, weak] {
-        let outcome = chain.accept_batch(&[&fast[..3], &[bad]].concat(), unix_now());
+        let outcome = chain.accept_batch(&arcs(&[&fast[..3], &[bad]].concat()), unix_now());
         match outcome.error {
             Some(Rejected::Invalid(invalid)) => assert_eq!(invalid.height, 4),
             other => panic!("expected an invalid block, got {other:?}"),
@@ -305,11 +328,11 @@ fn a_branch_with_an_invalid_block_is_rejected_and_changes_nothing() {
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
     let mut broken = fast.clone();
     broken[1].records = vec![b"forged".to_vec()];
-    let outcome = chain.accept_batch(&broken, unix_now());
+    let outcome = chain.accept_batch(&arcs(&broken), unix_now());
     assert_eq!(outcome.accepted, 1);
     assert!(matches!(outcome.error, Some(Rejected::Invalid(_))));
     assert!(matches!(
-        chain.accept(fast[2].clone(), unix_now()),
+        chain.accept(Arc::new(fast[2].clone()), unix_now()),
         Err(Rejected::Orphan { .. })
     ));
     assert_eq!(store.tip().expect("tip"), tip);
@@ -317,7 +340,7 @@ fn a_branch_with_an_invalid_block_is_rejected_and_changes_nothing() {
     // The genuine block still wins: the rejections left the state intact.
     let mut chain = ChainState::new(store.clone(), ForkLimits::default());
     assert!(matches!(
-        chain.accept_batch(&fast, unix_now()).reorgs.as_slice(),
+        chain.accept_batch(&arcs(&fast), unix_now()).reorgs.as_slice(),
         [report] if report.tip.hash == fast[3].block_hash()
     ));
 }

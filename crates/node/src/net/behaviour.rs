@@ -8,7 +8,7 @@
 //! - `identify`: exchanges agent version and listen addresses; logged and shown in `PeerInfo`.
 //! - `ping`: measures round-trip time and notices dead connections.
 //! - `gossipsub`: broadcasts blocks and records, each checked by the node before forwarding.
-//! - `sync`: request-response for catching up, see [`codec`](crate::net::codec).
+//! - `sync`: request-response for catching up, see [`frame`](crate::sync::frame).
 //! - `mdns`: local discovery, present only when configured.
 
 use std::time::Duration;
@@ -21,9 +21,9 @@ use libp2p::{
     StreamProtocol, allow_block_list, connection_limits, identify, mdns, ping, request_response,
 };
 
-use crate::net::codec::SyncCodec;
 use crate::net::config::NetworkConfig;
 use crate::net::error::SpawnError;
+use crate::sync::frame::SyncCodec;
 
 /// The two gossip topics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

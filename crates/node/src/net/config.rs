@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use libp2p::{Multiaddr, identity::Keypair, multiaddr::Protocol};
 
-use crate::net::codec::SyncLimits;
 use crate::net::error::SpawnError;
+use crate::sync::frame::SyncLimits;
 
 /// Everything [`spawn`](crate::net::spawn) needs.
 #[derive(Debug, Clone)]

@@ -22,10 +22,10 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, trace, warn};
 
 use crate::net::behaviour::{Behaviour, BehaviourEvent, Topic, Topics};
-use crate::net::codec::{SyncLimits, SyncRequest};
 use crate::net::config::NetworkConfig;
 use crate::net::error::{DialError, PublishError, RequestError};
 use crate::net::network::{Command, NetworkEvent, PeerInfo, Responder};
+use crate::sync::frame::{SyncLimits, SyncRequest};
 
 /// An answer (or its absence) on its way from the node to a peer.
 type PendingResponse = BoxFuture<'static, (ResponseChannel<Vec<u8>>, Option<Vec<u8>>)>;

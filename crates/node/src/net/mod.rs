@@ -11,7 +11,6 @@
 //!
 //! Submodules, in reading order:
 //! - [`config`]: what a node chooses (listen address, identity, chain id, limits).
-//! - [`codec`]: the sync protocol's wire format and its size limits.
 //! - [`behaviour`]: the libp2p behaviours and the topic names.
 //! - [`network`]: the handle the node drives the network with, and the events it receives.
 //! - `driver` (private): the task that owns the swarm and answers the handle.
@@ -53,16 +52,16 @@
 //! ```
 
 pub mod behaviour;
-pub mod codec;
 pub mod config;
 mod driver;
 pub mod error;
 pub mod network;
 
+pub use crate::machine::Validation;
+pub use crate::sync::frame::{BadFrame, SyncLimits};
 pub use behaviour::Topic;
-pub use codec::{BadFrame, SyncLimits};
 pub use config::{NetworkConfig, keypair_from_seed};
 pub use error::{DialError, PublishError, RequestError, RespondError, SpawnError, Stopped};
 pub use libp2p::gossipsub::MessageId;
 pub use libp2p::{Multiaddr, PeerId};
-pub use network::{NetworkEvent, NetworkHandle, PeerInfo, Responder, Validation, spawn};
+pub use network::{NetworkEvent, NetworkHandle, PeerInfo, Responder, spawn};

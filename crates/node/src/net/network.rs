@@ -21,28 +21,19 @@ use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
+use crate::machine::Validation;
 use crate::net::behaviour::{Behaviour, Topic, Topics};
-use crate::net::codec::BadFrame;
 use crate::net::config::NetworkConfig;
 use crate::net::driver::{Driver, error_chain};
 use crate::net::error::{DialError, PublishError, RequestError, RespondError, SpawnError, Stopped};
+use crate::sync::frame::BadFrame;
 
 /// Commands queued between the handle and the task. A real node may want this configurable.
 const COMMAND_CHANNEL_CAPACITY: usize = 256;
 /// Events queued between the task and the node before gossip starts being dropped.
 const EVENT_CHANNEL_CAPACITY: usize = 1024;
 
-/// The node's verdict on a gossip message, reported with [`NetworkHandle::report_gossip`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Validation {
-    /// Valid: forward it to our mesh peers.
-    Accept,
-    /// Invalid (bad proof of work, bad signature): drop it and penalise the peer that sent it.
-    Reject,
-    /// Not invalid but not wanted (already known, too far ahead): drop it, no penalty.
-    Ignore,
-}
-
+/// The node's verdict, as gossipsub takes it.
 impl From<Validation> for MessageAcceptance {
     fn from(v: Validation) -> Self {
         match v {

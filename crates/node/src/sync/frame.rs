@@ -1,4 +1,5 @@
-//! The sync protocol's wire format: one length-prefixed byte string each way, with hard limits.
+//! The sync protocol's framing: one length-prefixed byte string each way, with hard limits, and
+//! the libp2p request-response codec that reads and writes it.
 //!
 //! Sync requests ("send me headers from height N") and responses ("here are 2000 headers") are
 //! opaque bytes at this layer; the node encodes them. What this module guarantees is that a peer

@@ -1,8 +1,8 @@
 //! The sync protocol's messages and their byte layout: what one node asks another for, and what
 //! comes back.
 //!
-//! The network layer ([`crate::net`]) frames each request and response and caps its size; this
-//! module gives the bytes inside a frame a meaning. Everything here decodes input from peers, so
+//! [`frame`](super::frame) frames each request and response and caps its size; this module gives
+//! the bytes inside a frame a meaning. Everything here decodes input from peers, so
 //! every decoder treats its input as hostile: a malformed, truncated or oversized message is a
 //! [`WireError`] naming what was wrong, never a panic, and nothing is allocated beyond what the
 //! input actually holds.
@@ -34,6 +34,8 @@
 //! A peer's `Tip` is a *claim*: the node uses it only to decide whom to download from. What
 //! changes the chain is blocks, each validated, never the claim.
 
+use std::sync::Arc;
+
 use ironchain_core::block::{self, Block};
 use ironchain_core::{BlockHash, Work};
 
@@ -43,6 +45,11 @@ pub const MAX_LOCATOR: usize = 101;
 
 /// The most blocks one response may carry; the byte limit of the frame applies too.
 pub const MAX_BLOCKS_PER_RESPONSE: u32 = 50_000;
+
+/// The bytes of a `Blocks` response before its first block: the tag and the count.
+pub const BLOCKS_HEADER_SIZE: usize = 1 + 4;
+/// The bytes each block of a `Blocks` response adds besides its encoding: its length.
+pub const BLOCK_LENGTH_SIZE: usize = 4;
 
 const TAG_GET_TIP: u8 = 0x01;
 const TAG_GET_BLOCKS: u8 = 0x02;
@@ -83,7 +90,7 @@ pub enum Response {
     Tip(TipClaim),
     /// The answer to [`Request::GetBlocks`]: consecutive blocks, oldest first (empty if the
     /// asker is up to date).
-    Blocks(Vec<Block>),
+    Blocks(Vec<Arc<Block>>),
 }
 
 /// Why bytes are not a sync message.
@@ -201,8 +208,11 @@ impl Response {
             Response::Tip(claim) => encode_tip(claim),
             Response::Blocks(blocks) => {
                 let mut out = BlocksWriter::new();
+                let mut encoded = Vec::new();
                 for block in blocks {
-                    out.push_encoded(&block.encode());
+                    encoded.clear();
+                    block.encode_into(&mut encoded);
+                    out.push_encoded(&encoded);
                 }
                 out.finish()
             }
@@ -237,7 +247,7 @@ impl Response {
                     let raw = r.take(len, "a block")?;
                     let block = Block::decode(raw, max_block_size)
                         .map_err(|error| WireError::Block { index, error })?;
-                    blocks.push(block);
+                    blocks.push(Arc::new(block));
                 }
                 Response::Blocks(blocks)
             }
@@ -276,6 +286,7 @@ impl BlocksWriter {
     /// Starts an empty response.
     pub fn new() -> Self {
         Self {
+            // BLOCKS_HEADER_SIZE bytes: the tag, then the count, patched in `finish`.
             out: vec![TAG_BLOCKS, 0, 0, 0, 0],
             count: 0,
         }
@@ -283,7 +294,7 @@ impl BlocksWriter {
 
     /// Returns the size the response would have with one more block of `len` bytes.
     pub fn size_with(&self, len: usize) -> usize {
-        self.out.len() + 4 + len
+        self.out.len() + BLOCK_LENGTH_SIZE + len
     }
 
     /// Returns how many blocks have been added.
@@ -470,7 +481,7 @@ mod tests {
 
     #[test]
     fn a_block_over_the_chains_size_limit_is_named() {
-        let genesis = ChainParams::regtest().genesis;
+        let genesis = Arc::new(ChainParams::regtest().genesis);
         let bytes = Response::Blocks(vec![genesis.clone(), genesis]).encode();
         assert!(matches!(
             Response::decode(&bytes, 100),
@@ -489,13 +500,16 @@ mod tests {
         assert_eq!(Response::decode(&[0x01], 10), Err(WireError::UnknownTag(1)));
     }
 
-    fn arb_block() -> impl Strategy<Value = Block> {
+    fn arb_block() -> impl Strategy<Value = Arc<Block>> {
         (
             any::<[u8; 80]>(),
             prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 0..5),
         )
             .prop_map(|(header, records)| {
-                Block::new(ironchain_core::Header::from_bytes(&header), records)
+                Arc::new(Block::new(
+                    ironchain_core::Header::from_bytes(&header),
+                    records,
+                ))
             })
     }
 
