@@ -16,8 +16,6 @@ fn blocks(z: &Bound<'_, PyAny>) -> PyResult<u32> {
     Ok(u32::try_from(z).expect("bounded by u32::MAX"))
 }
 
-/// catch_up_probability(q, z, model="whitepaper")
-///
 /// Returns the probability that an attacker with share `q` (0 to 1) of the hash power ever
 /// catches up after the merchant waited for `z` blocks. `model="whitepaper"` is section 11's
 /// closed form (the attacker's progress is Poisson with mean z q / p); `model="exact"` drops its
@@ -37,8 +35,6 @@ pub fn catch_up_probability(q: f64, z: &Bound<'_, PyAny>, model: &str) -> PyResu
     }
 }
 
-/// blocks_needed(q, threshold=0.001, max_z=10000)
-///
 /// Returns the fewest blocks a merchant must wait for the whitepaper's catch-up probability to
 /// fall below `threshold` (its "P < 0.1%" table), or None if no wait up to `max_z` is enough
 /// (always None for q >= 0.5).

@@ -53,8 +53,6 @@ fn data_bytes(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     )))
 }
 
-/// verify_headers(data, chain="bitcoin", start_height=None, threads=None)
-///
 /// Verifies block headers as `ironchain headers verify` does: links, proof of work, the
 /// retarget schedule and the time rules, hashing on every core (or `threads`) with the GIL
 /// released. `data` is bytes (raw 80-byte headers, or hex text with one header per line and an

@@ -78,8 +78,6 @@ fn parse(text: &str) -> Result<InclusionProof, String> {
 
 #[pymethods]
 impl InclusionProof {
-    /// InclusionProof.from_json(text)
-    ///
     /// Reads a proof document (str or bytes of JSON) as `ironchain prove` prints it and
     /// Store.prove makes it. Raises ProofFormatError if it is not one.
     #[staticmethod]

@@ -27,7 +27,12 @@ use crate::interrupt::{self, OnInterrupt};
 use crate::proof::InclusionProof;
 use crate::verification::{Verdict, Verification};
 
-/// A chain on disk, the same one `ironchain --data-dir PATH` works on.
+/// Store(path): the chain on disk in `path`, the same one `ironchain --data-dir PATH` works on.
+///
+/// Opening verifies the chain quickly (every header, on every core). A chain that fails opens
+/// anyway, read-only: `verification` says why, and `add` and `mine` raise ReadOnlyError naming
+/// the block and rule. `Store.init(path, ...)` creates a chain. One process at a time may open
+/// the database: close the Store (or use `with`) before running `ironchain` on it.
 #[pyclass(module = "ironchain", frozen)]
 #[derive(Debug)]
 pub struct Store {
@@ -124,8 +129,6 @@ fn records_argument(records: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
 
 #[pymethods]
 impl Store {
-    /// Store(path)
-    ///
     /// Opens the chain in `path` (a str or path-like) and verifies it quickly (every header,
     /// on every core). A chain that fails opens anyway, read-only: `verification` says why, and
     /// `add` and `mine` raise ReadOnlyError naming the block and rule.
@@ -141,9 +144,6 @@ impl Store {
         Self::wrap(py, dir, opened.store, opened.verification, seconds)
     }
 
-    /// Store.init(path, chain="demo", difficulty_bits=None, spacing=None,
-    /// retarget_interval=None)
-    ///
     /// Creates a chain in `path` (created if needed; an existing chain is never overwritten)
     /// and returns it open. `chain` is "demo" (blocks in milliseconds, a retarget every ten),
     /// "regtest" (the easiest target, Bitcoin's schedule) or "custom", which needs all three of
@@ -252,8 +252,6 @@ impl Store {
         usize::try_from(height + 1).map_err(|_| PyValueError::new_err("the chain is too long"))
     }
 
-    /// add(records)
-    ///
     /// Adds records (a str or bytes, or an iterable of them) to the durable pool and returns
     /// their ids once they are on disk. Every record is mined exactly once.
     fn add(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
@@ -271,8 +269,6 @@ impl Store {
         Ok(ids.into_iter().map(|id| id.0).collect())
     }
 
-    /// mine(blocks=1, until_empty=False, threads=None)
-    ///
     /// Mines pending records into `blocks` new blocks (they may be empty), or with
     /// `until_empty=True` until no record is pending, each committed in one durable transaction.
     /// Returns the blocks mined. Uses the CLI's miner on every core (or `threads`) with the GIL
@@ -331,8 +327,6 @@ impl Store {
         Ok(out)
     }
 
-    /// verify(full=False)
-    ///
     /// Verifies the chain from genesis as `ironchain verify` does: quick checks every header
     /// (links, proof of work, retarget, times, the hash each was stored under); `full=True` also
     /// every block's records against its merkle root, and the hash index. Returns a
@@ -370,8 +364,6 @@ impl Store {
         }
     }
 
-    /// blocks(start=0, stop=None)
-    ///
     /// Iterates over the stored blocks from height `start` up to (not including) `stop`, or to
     /// the tip, reading each from disk as it goes.
     #[pyo3(signature = (start = None, stop = None))]
@@ -396,8 +388,6 @@ impl Store {
         })
     }
 
-    /// block(height)
-    ///
     /// Returns the block at `height`.
     fn block(&self, height: &Bound<'_, PyAny>) -> PyResult<StoredBlock> {
         let height = convert::whole(height, "height", u64::MAX)?;
@@ -405,8 +395,6 @@ impl Store {
         Self::stored_block(&store, height)?.ok_or_else(|| no_block(&store, height))
     }
 
-    /// prove(height, index)
-    ///
     /// Returns an inclusion proof that record `index` is in the block at `height`: the document
     /// `ironchain prove` prints, checkable with no chain (`InclusionProof.check()`,
     /// `ironchain check-proof`).
@@ -431,8 +419,6 @@ impl Store {
         })
     }
 
-    /// tamper_record(height, index, record)
-    ///
     /// TEACHING TOOL, as `ironchain tamper`: replaces record `index` of the block at `height`
     /// behind the chain's back, leaving its header as it was. `verify(full=True)` then names the
     /// block and the rule it breaks. Never use it on a chain you care about.

@@ -118,9 +118,10 @@ def test_bad_input_raises_clearly_and_loses_nothing(tmp_path):
     with pytest.raises(TypeError):
         Store(42)
     path = tmp_path / "chain"
-    store = Store.init(path)
-    with pytest.raises(ironchain.ChainExistsError, match="already holds the chain"):
+    Store.init(path).close()
+    with pytest.raises(ironchain.ChainExistsError, match="already holds the chain \"demo\""):
         Store.init(path)
+    store = Store(path)
     with pytest.raises(ironchain.ChainInUseError, match="in use by another ironchain process"):
         Store(path)
     with pytest.raises(ValueError, match="height must be from 0"):

@@ -25,7 +25,12 @@ use crate::interrupt::{self, OnInterrupt};
 /// that the time rule allows.
 const MAX_TIME_ROLL: u32 = 2 * 60 * 60;
 
-/// A block as the seed defines it, hashed as a Bitcoin header.
+/// Block(index, data, previous_hash, timestamp=None): a block as the seed defines it, hashed
+/// as a Bitcoin header.
+///
+/// `data` is a str or bytes, `previous_hash` the hex hash of the block before ("0" for none),
+/// `timestamp` seconds since 1970 (default: `time.time()`; a header holds whole seconds). A new
+/// block is hashed but not mined: call `mine(difficulty)`.
 ///
 /// Fields can be read and assigned as in the seed (`block.data = "tampered"`); the header is
 /// built from them: `previous_hash`, `timestamp` (whole seconds) and `nonce` go into the header,
@@ -189,8 +194,6 @@ pub fn difficulty(value: &Bound<'_, PyAny>) -> PyResult<u8> {
 
 #[pymethods]
 impl Block {
-    /// Block(index, data, previous_hash, timestamp=None)
-    ///
     /// A block as the seed makes it: `data` is a str or bytes, `previous_hash` the hex hash of
     /// the block before ("0" for none), `timestamp` seconds since 1970 (default: `time.time()`;
     /// a header holds whole seconds). The block is hashed but not mined: call `mine(difficulty)`.
@@ -332,8 +335,6 @@ impl Block {
         self.current_header().block_hash().to_string()
     }
 
-    /// mine(difficulty, threads=None)
-    ///
     /// Mines the block as the seed does: while its stored hash does not start with `difficulty`
     /// hex zeros, tries the next nonce. The search is ironchain's miner, on every core (or
     /// `threads`), with the GIL released; Ctrl-C stops it (KeyboardInterrupt, block unchanged).

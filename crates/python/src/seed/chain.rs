@@ -22,7 +22,10 @@ use crate::verification::{Verdict, Verification};
 /// The seed's genesis data.
 const GENESIS_DATA: &str = "Genesis Block";
 
-/// A chain of blocks, each mined so that its hash starts with `difficulty` hex zeros.
+/// Blockchain(difficulty=4, threads=None): a chain of blocks, each mined so that its hash starts
+/// with `difficulty` hex zeros (0 to 63), beginning with a mined "Genesis Block".
+///
+/// Mining and verification use every core, or `threads`, as the CLI does.
 #[pyclass(module = "ironchain")]
 #[derive(Debug)]
 pub struct Blockchain {
@@ -95,8 +98,6 @@ impl Blockchain {
 
 #[pymethods]
 impl Blockchain {
-    /// Blockchain(difficulty=4, threads=None)
-    ///
     /// A chain holding a genesis block ("Genesis Block") mined so that its hash starts with
     /// `difficulty` hex zeros (0 to 63). Mining and verification use every core, or `threads`.
     #[new]
@@ -161,8 +162,6 @@ impl Blockchain {
         self.last(py)
     }
 
-    /// add_block(data)
-    ///
     /// Makes a block holding `data` (str or bytes) after the last one, mines it to the chain's
     /// difficulty (every core, GIL released, Ctrl-C stops it) and appends it. Returns the block.
     /// Its time is now, or just after the median of the last eleven blocks if that is later,
