@@ -12,8 +12,9 @@ It prints:
   from tests/data with verify_headers, beside `ironchain headers verify` on the same file.
 
 Hash rates count hashes as the seed's own bench does: a block mined at nonce n took n + 1
-hashes. Each figure is the median of several runs. The CLI binary is target/release/ironchain
-(built if missing) or $IRONCHAIN_BIN.
+hashes. The three are measured in interleaved rounds, and each ratio is the median of the
+per-round ratios. The CLI binary is target/release/ironchain (built if missing) or
+$IRONCHAIN_BIN.
 """
 
 import json
@@ -32,7 +33,7 @@ import ironchain  # noqa: E402
 import seed_blockchain  # noqa: E402
 
 DIFFICULTY = 5
-RUNS = 5
+RUNS = 7
 
 
 def seed_rate(seconds: float) -> float:
@@ -77,7 +78,7 @@ def cli_binary() -> Path:
 
 def cli_bench(binary: Path, threads: int) -> dict:
     result = subprocess.run(
-        [str(binary), "--json", "bench", "--runs", str(RUNS), "--chain-len", "1000",
+        [str(binary), "--json", "bench", "--runs", "1", "--chain-len", "1000",
          "--threads", str(threads), "--python-ref", "/nonexistent"],
         capture_output=True, text=True, check=True,
     )
@@ -108,23 +109,34 @@ def main():
           f"{threads} threads, median of {RUNS} runs")
 
     binary = cli_binary()
-    print("measuring the pure-Python seed ...", file=sys.stderr)
-    seed = median(RUNS, lambda: seed_rate(1.0))
-    print("measuring the package ...", file=sys.stderr)
-    ours_1 = median(RUNS, lambda: package_rate(1, 1.0))
-    ours_all = median(RUNS, lambda: package_rate(threads, 1.0))
-    print("measuring the CLI ...", file=sys.stderr)
-    cli = cli_bench(binary, threads)
-    cli_1 = cli["miner_hashes_per_sec_1_thread"]
-    cli_all = cli["kernel_hashes_per_sec_all_threads"]
+    # Rounds interleave the three, so that each ratio compares figures taken moments apart on
+    # a machine whose load changes; the figures and ratios printed are medians over rounds.
+    rows = {k: [] for k in ("seed", "ours_1", "ours_all", "cli_1", "cli_all")}
+    ratios = {k: [] for k in ("seed_1", "seed_all", "cli_1", "cli_all")}
+    for round_ in range(RUNS):
+        print(f"round {round_ + 1} of {RUNS} ...", file=sys.stderr)
+        seed = seed_rate(1.0)
+        ours_1 = package_rate(1, 1.0)
+        ours_all = package_rate(threads, 1.0)
+        cli = cli_bench(binary, threads)
+        cli_1 = cli["miner_hashes_per_sec_1_thread"]
+        cli_all = cli["kernel_hashes_per_sec_all_threads"]
+        for key, value in zip(rows, (seed, ours_1, ours_all, cli_1, cli_all)):
+            rows[key].append(value)
+        ratios["seed_1"].append(ours_1 / seed)
+        ratios["seed_all"].append(ours_all / threads / seed)
+        ratios["cli_1"].append(ours_1 / cli_1)
+        ratios["cli_all"].append(ours_all / cli_all)
+    m = {k: statistics.median(v) for k, v in rows.items()}
+    r = {k: statistics.median(v) for k, v in ratios.items()}
 
     print(f"\nmining at difficulty {DIFFICULTY} (hex zeros), hashes/s")
-    print(f"  pure-Python seed, 1 thread      {seed / 1e6:10.2f} M/s")
-    print(f"  package, 1 thread               {ours_1 / 1e6:10.2f} M/s   {ours_1 / seed:6.1f} x the seed per core (target >= 25 x)")
-    print(f"  package, {threads} threads              {ours_all / 1e6:10.2f} M/s   {ours_all / threads / seed:6.1f} x the seed per core")
-    print(f"  CLI miner, 1 thread             {cli_1 / 1e6:10.2f} M/s   package is {ours_1 / cli_1:.3f} x (target within 10%)")
-    print(f"  CLI miner, {threads} threads            {cli_all / 1e6:10.2f} M/s   package is {ours_all / cli_all:.3f} x (target within 10%)")
-    print(f"  kernel: {cli['kernel']}")
+    print(f"  pure-Python seed, 1 thread      {m['seed'] / 1e6:10.2f} M/s")
+    print(f"  package, 1 thread               {m['ours_1'] / 1e6:10.2f} M/s   {r['seed_1']:6.1f} x the seed per core (target >= 25 x)")
+    print(f"  package, {threads} threads              {m['ours_all'] / 1e6:10.2f} M/s   {r['seed_all']:6.1f} x the seed per core")
+    print(f"  CLI miner, 1 thread             {m['cli_1'] / 1e6:10.2f} M/s   package is {r['cli_1']:.3f} x (target within 10%)")
+    print(f"  CLI miner, {threads} threads            {m['cli_all'] / 1e6:10.2f} M/s   package is {r['cli_all']:.3f} x (target within 10%)")
+    print(f"  kernel: {cli['kernel']}; ratios are medians of per-round ratios")
 
     genesis_file = DATA / "btc_blockheaders_mainnet_0_10000.txt"
     data = raw_headers(genesis_file)

@@ -17,7 +17,7 @@ use pyo3::types::PyBytes;
 
 use super::{MAX_DIFFICULTY, difficulty_bits, difficulty_of, records};
 use crate::convert::{self, Record};
-use crate::errors::{self, MiningError};
+use crate::errors::MiningError;
 use crate::html::{Table, shorten};
 use crate::interrupt::{self, OnInterrupt};
 
@@ -368,11 +368,4 @@ impl Block {
     fn _repr_html_(&self) -> String {
         Table::fields(format!("block {}", self.index), &self.html_fields()).render()
     }
-}
-
-/// Returns a copy of the block error for Python: a bad block index argument.
-pub fn no_such_block(index: usize, len: usize) -> PyErr {
-    errors::value(format!(
-        "the chain has {len} blocks: there is no block {index}"
-    ))
 }
