@@ -7,7 +7,8 @@ Bitcoin headers), InclusionProof, catch_up_probability and blocks_needed.
 """
 
 import os
-from typing import Iterable, Iterator, List, Literal, Optional, Union
+import pathlib
+from typing import Iterable, Iterator, List, Literal, Optional, Union, final
 
 __version__: str
 
@@ -16,6 +17,7 @@ _Path = Union[str, "os.PathLike[str]"]
 
 # --- the seed's interface -------------------------------------------------------------------
 
+@final
 class Block:
     """A block as the seed defines it, hashed as a Bitcoin header.
 
@@ -36,13 +38,13 @@ class Block:
     hash: str
     """The stored hash, set when made or mined or by assignment."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         index: int,
         data: _Record,
         previous_hash: str,
         timestamp: Optional[float] = None,
-    ) -> None: ...
+    ) -> Block: ...
     @property
     def merkle_root(self) -> str:
         """The merkle root the stored hash commits to."""
@@ -64,13 +66,14 @@ class Block:
         """
     def _repr_html_(self) -> str: ...
 
+@final
 class Blockchain:
     """A chain of blocks, each mined so that its hash starts with `difficulty` hex zeros."""
 
     chain: List[Block]
     """The blocks, genesis first: a list you may change, as in the seed."""
 
-    def __init__(self, difficulty: int = 4, threads: Optional[int] = None) -> None: ...
+    def __new__(cls, difficulty: int = 4, threads: Optional[int] = None) -> Blockchain: ...
     @property
     def difficulty(self) -> int:
         """Leading hex zeros every block's hash needs (fixed when the chain is made)."""
@@ -88,6 +91,7 @@ class Blockchain:
 
 # --- verdicts --------------------------------------------------------------------------------
 
+@final
 class InvalidBlock:
     """The first block that broke a rule."""
 
@@ -106,6 +110,7 @@ class InvalidBlock:
         """The offending Block, for a seed chain."""
     def _repr_html_(self) -> str: ...
 
+@final
 class Verification:
     """What a verification found: true if everything checked out."""
 
@@ -136,6 +141,7 @@ class Verification:
 
 # --- the real API ----------------------------------------------------------------------------
 
+@final
 class StoredBlock:
     """A block read from a Store."""
 
@@ -159,6 +165,14 @@ class StoredBlock:
     def records(self) -> List[bytes]: ...
     def _repr_html_(self) -> str: ...
 
+@final
+class BlockIterator(Iterator[StoredBlock]):
+    """Iterates over a Store's blocks, reading each from disk as it is needed."""
+
+    def __iter__(self) -> BlockIterator: ...
+    def __next__(self) -> StoredBlock: ...
+
+@final
 class Store:
     """A chain on disk, the same one `ironchain --data-dir PATH` works on.
 
@@ -166,7 +180,7 @@ class Store:
     may open it: close the Store (or use `with`) before running `ironchain` on it.
     """
 
-    def __init__(self, path: _Path) -> None: ...
+    def __new__(cls, path: _Path) -> Store: ...
     @staticmethod
     def init(
         path: _Path,
@@ -176,7 +190,7 @@ class Store:
         retarget_interval: Optional[int] = None,
     ) -> Store: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> pathlib.Path: ...
     @property
     def chain(self) -> str: ...
     @property
@@ -196,7 +210,7 @@ class Store:
         """Mines pending records into blocks; Ctrl-C stops it and loses nothing."""
     def verify(self, full: bool = False) -> Verification:
         """Raises InvalidBlockError naming the first bad block and rule."""
-    def blocks(self, start: int = 0, stop: Optional[int] = None) -> Iterator[StoredBlock]: ...
+    def blocks(self, start: int = 0, stop: Optional[int] = None) -> BlockIterator: ...
     def block(self, height: int) -> StoredBlock: ...
     def prove(self, height: int, index: int) -> InclusionProof: ...
     def tamper_record(self, height: int, index: int, record: _Record) -> None:
@@ -207,6 +221,7 @@ class Store:
     def __len__(self) -> int: ...
     def _repr_html_(self) -> str: ...
 
+@final
 class InclusionProof:
     """A proof that a record is in a block, as `ironchain prove` prints it."""
 

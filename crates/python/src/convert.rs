@@ -102,10 +102,12 @@ pub fn whole(value: &Bound<'_, PyAny>, what: &str, max: u64) -> PyResult<u64> {
         )));
     }
     let out_of_range = || {
-        PyValueError::new_err(format!(
-            "{what} must be from 0 to {max}, found {}",
-            value.str().map(|s| s.to_string()).unwrap_or_default()
-        ))
+        let found = value.str().map(|s| s.to_string()).unwrap_or_default();
+        PyValueError::new_err(if max == u64::MAX {
+            format!("{what} must be 0 or more, found {found}")
+        } else {
+            format!("{what} must be from 0 to {max}, found {found}")
+        })
     };
     let number: i128 = value.extract().map_err(|_| out_of_range())?;
     u64::try_from(number)

@@ -273,20 +273,17 @@ impl Store {
     /// `until_empty=True` until no record is pending, each committed in one durable transaction.
     /// Returns the blocks mined. Uses the CLI's miner on every core (or `threads`) with the GIL
     /// released; Ctrl-C stops it (KeyboardInterrupt) and loses nothing.
-    #[pyo3(signature = (blocks = None, until_empty = false, threads = None))]
+    #[pyo3(signature = (blocks = 1, until_empty = false, threads = None))]
     fn mine(
         &self,
         py: Python<'_>,
-        blocks: Option<&Bound<'_, PyAny>>,
+        blocks: i64,
         until_empty: bool,
         threads: Option<usize>,
     ) -> PyResult<Vec<StoredBlock>> {
-        let blocks = match blocks {
-            Some(value) if !value.is_none() => {
-                convert::whole(value, "blocks", u64::from(u32::MAX))?
-            }
-            _ => 1,
-        };
+        let blocks = u64::try_from(blocks).map_err(|_| {
+            PyValueError::new_err(format!("blocks must be 0 or more, found {blocks}"))
+        })?;
         let threads = convert::threads(threads)?;
         let store = self.get()?;
         let control = Arc::new(MineControl::new());
@@ -366,17 +363,11 @@ impl Store {
 
     /// Iterates over the stored blocks from height `start` up to (not including) `stop`, or to
     /// the tip, reading each from disk as it goes.
-    #[pyo3(signature = (start = None, stop = None))]
-    fn blocks(
-        &self,
-        start: Option<&Bound<'_, PyAny>>,
-        stop: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<BlockIterator> {
-        let next = start
-            .filter(|s| !s.is_none())
-            .map(|s| convert::whole(s, "start", u64::MAX))
-            .transpose()?
-            .unwrap_or(0);
+    #[pyo3(signature = (start = 0, stop = None))]
+    fn blocks(&self, start: i64, stop: Option<&Bound<'_, PyAny>>) -> PyResult<BlockIterator> {
+        let next = u64::try_from(start).map_err(|_| {
+            PyValueError::new_err(format!("start must be 0 or more, found {start}"))
+        })?;
         let stop = stop
             .filter(|s| !s.is_none())
             .map(|s| convert::whole(s, "stop", u64::MAX))

@@ -65,7 +65,7 @@ def test_hex_text_and_bad_header_data():
         verify_headers(b"")
     with pytest.raises(TypeError, match="data must be bytes"):
         verify_headers(12)
-    with pytest.raises(ValueError, match="start_height must be from 0"):
+    with pytest.raises(ValueError, match="start_height must be 0 or more"):
         verify_headers(text, start_height=-1)
     with pytest.raises(ValueError, match='chain must be "bitcoin"'):
         verify_headers(text, chain="litecoin")

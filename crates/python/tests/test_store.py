@@ -124,7 +124,7 @@ def test_bad_input_raises_clearly_and_loses_nothing(tmp_path):
     store = Store(path)
     with pytest.raises(ironchain.ChainInUseError, match="in use by another ironchain process"):
         Store(path)
-    with pytest.raises(ValueError, match="height must be from 0"):
+    with pytest.raises(ValueError, match="height must be 0 or more, found -1"):
         store.block(-1)
     with pytest.raises(ValueError, match="no block at height 5 \\(the tip is at 0\\)"):
         store.prove(5, 0)
@@ -140,7 +140,7 @@ def test_bad_input_raises_clearly_and_loses_nothing(tmp_path):
         store.add([])
     with pytest.raises(ironchain.RecordTooLargeError, match="above this chain's limit"):
         store.add(b"x" * (2 << 20))
-    with pytest.raises(ValueError, match="blocks must be from 0"):
+    with pytest.raises(ValueError, match="blocks must be 0 or more, found -1"):
         store.mine(blocks=-1)
     with pytest.raises(ValueError, match='chain must be "demo", "regtest" or "custom"'):
         Store.init(tmp_path / "other", chain="mainnet")

@@ -186,6 +186,18 @@ impl Block {
     }
 }
 
+/// Checks a difficulty given as a number: 0 to 63 leading hex zeros.
+pub fn difficulty_value(difficulty: i64) -> PyResult<u8> {
+    u8::try_from(difficulty)
+        .ok()
+        .filter(|d| *d <= MAX_DIFFICULTY)
+        .ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "difficulty must be from 0 to {MAX_DIFFICULTY}, found {difficulty}"
+            ))
+        })
+}
+
 /// Reads a difficulty argument: 0 to 63 leading hex zeros.
 pub fn difficulty(value: &Bound<'_, PyAny>) -> PyResult<u8> {
     let d = convert::whole(value, "difficulty", u64::from(MAX_DIFFICULTY))?;

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyIndexError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use super::block::{Block, difficulty};
+use super::block::{Block, difficulty_value};
 use super::{chain_params, difficulty_bits};
 use crate::convert::{self, Record, type_name};
 use crate::errors::Violation;
@@ -101,16 +101,9 @@ impl Blockchain {
     /// A chain holding a genesis block ("Genesis Block") mined so that its hash starts with
     /// `difficulty` hex zeros (0 to 63). Mining and verification use every core, or `threads`.
     #[new]
-    #[pyo3(signature = (difficulty = None, threads = None))]
-    fn new(
-        py: Python<'_>,
-        difficulty: Option<&Bound<'_, PyAny>>,
-        threads: Option<usize>,
-    ) -> PyResult<Self> {
-        let difficulty = match difficulty {
-            Some(value) => self::difficulty(value)?,
-            None => 4,
-        };
+    #[pyo3(signature = (difficulty = 4, threads = None))]
+    fn new(py: Python<'_>, difficulty: i64, threads: Option<usize>) -> PyResult<Self> {
+        let difficulty = difficulty_value(difficulty)?;
         let threads = convert::threads(threads)?;
         let now = convert::python_now(py)?;
         let mut genesis = Block::create(
