@@ -1,0 +1,159 @@
+//! The module's exports: plain functions over one input buffer and one output buffer, so a page
+//! needs no generated bindings (`module/ironchain.js` is the whole glue).
+//!
+//! The calling convention:
+//! 1. `ic_input(len)` makes the input buffer `len` bytes long and returns where it starts in the
+//!    module's memory; the caller writes its bytes there.
+//! 2. An operation reads the input buffer and returns a status: 0 when the output buffer holds
+//!    the answer as JSON, 1 when it holds an error message (bad input: not a header file, unknown
+//!    chain, no rules chosen, …).
+//! 3. `ic_output_ptr()` and `ic_output_len()` say where the output is; it stays there until
+//!    the next call.
+//!
+//! The rules are state: `ic_use_chain` (input: a chain's name) or `ic_use_rules` (input: the
+//! bytes of a node's `GET /params`) chooses them for the operations that follow, as a page
+//! chooses them once and checks many things under them. Numbers that may exceed 2^31 (a start
+//! height) are passed as `f64`, what JavaScript numbers are; a negative start height means "as
+//! the file says".
+//!
+//! No `unsafe` code runs here: the buffers are `Vec`s the module owns and hands out pointers to.
+//! The attribute that exports a function under its own name, `#[unsafe(no_mangle)]`, is the
+//! one thing the workspace's `unsafe_code` lint counts.
+
+#![allow(unsafe_code)]
+
+use std::cell::RefCell;
+
+use ironchain_core::ChainParams;
+
+use crate::{InputError, headers, info, kernel, proof, rules};
+
+/// What the module keeps between calls.
+struct State {
+    input: Vec<u8>,
+    output: Vec<u8>,
+    rules: Option<ChainParams>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = const {
+        RefCell::new(State { input: Vec::new(), output: Vec::new(), rules: None })
+    };
+}
+
+/// Runs `op` on the input buffer (and the rules) and puts its answer in the output buffer.
+fn call<T: serde::Serialize>(
+    op: impl FnOnce(&[u8], &mut Option<ChainParams>) -> Result<T, InputError>,
+) -> u32 {
+    STATE.with_borrow_mut(|state| {
+        let State {
+            input,
+            output,
+            rules,
+        } = state;
+        let (status, bytes) = match op(input, rules) {
+            Ok(answer) => match serde_json::to_vec(&answer) {
+                Ok(json) => (0, json),
+                Err(error) => (1, format!("cannot write the answer: {error}").into_bytes()),
+            },
+            Err(error) => (1, error.to_string().into_bytes()),
+        };
+        *output = bytes;
+        status
+    })
+}
+
+fn chosen(rules: &Option<ChainParams>) -> Result<&ChainParams, InputError> {
+    rules.as_ref().ok_or(InputError::NoRules)
+}
+
+fn height(value: f64) -> Result<Option<u64>, InputError> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53: larger JS numbers skip integers
+    if value < 0.0 {
+        Ok(None)
+    } else if value.fract() == 0.0 && value <= MAX_SAFE {
+        Ok(Some(value as u64))
+    } else {
+        Err(InputError::BadHeight(value))
+    }
+}
+
+/// Makes the input buffer `len` bytes (zeros) and returns its address.
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_input(len: usize) -> *mut u8 {
+    STATE.with_borrow_mut(|state| {
+        state.input.clear();
+        state.input.resize(len, 0);
+        state.input.as_mut_ptr()
+    })
+}
+
+/// Returns the address of the last answer.
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_output_ptr() -> *const u8 {
+    STATE.with_borrow(|state| state.output.as_ptr())
+}
+
+/// Returns the length of the last answer in bytes.
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_output_len() -> usize {
+    STATE.with_borrow(|state| state.output.len())
+}
+
+/// Chooses a built-in chain's rules; input: its name. Answer: [`rules::RulesSummary`].
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_use_chain() -> u32 {
+    call(|input, chosen| {
+        let name = std::str::from_utf8(input).map_err(|_| InputError::NotText)?;
+        let params = rules::named(name)?;
+        let summary = rules::summary(&params);
+        *chosen = Some(params);
+        Ok(summary)
+    })
+}
+
+/// Chooses the rules a node serves; input: the bytes of its `GET /params`. Answer:
+/// [`rules::RulesSummary`].
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_use_rules() -> u32 {
+    call(|input, chosen| {
+        let params = rules::encoded(input)?;
+        let summary = rules::summary(&params);
+        *chosen = Some(params);
+        Ok(summary)
+    })
+}
+
+/// Verifies a header file under the chosen rules, with `now` (Unix seconds) as the clock.
+/// Answer: [`headers::VerifyReport`].
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_verify_headers(start_height: f64, now: u32) -> u32 {
+    call(|input, params| headers::verify(chosen(params)?, input, height(start_height)?, now))
+}
+
+/// Per-retarget-period statistics of a header file under the chosen rules. Answer:
+/// [`headers::StatsReport`].
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_header_stats(start_height: f64) -> u32 {
+    call(|input, params| headers::stats(chosen(params)?, input, height(start_height)?))
+}
+
+/// Checks an inclusion proof document (JSON); needs no rules. Answer: [`proof::ProofCheck`].
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_check_proof() -> u32 {
+    call(|input, _| proof::check(input))
+}
+
+/// One header's hash, target, difficulty and work under the chosen rules. Answer:
+/// [`info::HeaderInfo`].
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_header_info() -> u32 {
+    call(|input, params| info::header_info(chosen(params)?, input))
+}
+
+/// Checks this build's hashing kernels against the portable reference. Answer:
+/// [`kernel::KernelCheck`].
+#[unsafe(no_mangle)]
+pub extern "C" fn ic_check_kernels(seed: f64) -> u32 {
+    call(|_, _| Ok(kernel::check_kernels(seed as u64)))
+}
