@@ -6,7 +6,7 @@ use ironchain_core::params::encoding::ParamsError;
 
 /// Why an operation could not run on its input (an invalid header or proof is not an error: it
 /// is the answer, in the report).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {
     /// No chain of this name is built in.
@@ -27,9 +27,9 @@ pub enum InputError {
     /// An operation on one header got some other number of them.
     #[error("expected one 80-byte header (raw, or 160 hex digits), found {0}")]
     NotOneHeader(usize),
-    /// A start height that is not a whole number from 0 to 2^53.
-    #[error("the start height must be a whole number from 0 to 2^53, found {0}")]
-    BadHeight(f64),
+    /// A start height that is not a whole number from 0 to 2^53 (JavaScript's exact integers).
+    #[error("the start height must be a whole number from 0 to 2^53")]
+    BadHeight,
     /// A proof document that is not the JSON `ironchain prove` writes.
     #[error("not a proof from `ironchain prove`: {0}")]
     ProofDocument(String),

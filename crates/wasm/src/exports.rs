@@ -74,7 +74,7 @@ fn height(value: f64) -> Result<Option<u64>, InputError> {
     } else if value.fract() == 0.0 && value <= MAX_SAFE {
         Ok(Some(value as u64))
     } else {
-        Err(InputError::BadHeight(value))
+        Err(InputError::BadHeight)
     }
 }
 
