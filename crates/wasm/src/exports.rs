@@ -67,14 +67,18 @@ fn chosen(rules: &Option<ChainParams>) -> Result<&ChainParams, InputError> {
     rules.as_ref().ok_or(InputError::NoRules)
 }
 
-fn height(value: f64) -> Result<Option<u64>, InputError> {
+/// Returns `value` as a whole number from 0 to 2^53 (JavaScript's exact integers), or `None`.
+fn whole(value: f64) -> Option<u64> {
     const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53: larger JS numbers skip integers
+    (value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE).then_some(value as u64)
+}
+
+/// A start height: negative means "as the file says".
+fn height(value: f64) -> Result<Option<u64>, InputError> {
     if value < 0.0 {
         Ok(None)
-    } else if value.fract() == 0.0 && value <= MAX_SAFE {
-        Ok(Some(value as u64))
     } else {
-        Err(InputError::BadHeight)
+        whole(value).map(Some).ok_or(InputError::BadHeight)
     }
 }
 
@@ -138,10 +142,25 @@ pub extern "C" fn ic_header_stats(start_height: f64) -> u32 {
     call(|input, params| headers::stats(chosen(params)?, input, height(start_height)?))
 }
 
-/// Checks an inclusion proof document (JSON); needs no rules. Answer: [`proof::ProofCheck`].
+/// Checks an inclusion proof, taken apart by the glue; needs no rules. Input: the 80-byte
+/// header, the record's length (u32, little-endian), the record, then the audit path's 32-byte
+/// hashes. Answer: [`proof::ProofCheck`].
 #[unsafe(no_mangle)]
-pub extern "C" fn ic_check_proof() -> u32 {
-    call(|input, _| proof::check(input))
+pub extern "C" fn ic_check_proof(leaf_index: f64, tree_size: f64) -> u32 {
+    call(|input, _| {
+        let bad = || InputError::ProofDocument("the proof's parts are malformed".into());
+        let index = whole(leaf_index).ok_or_else(bad)?;
+        let size = whole(tree_size).ok_or_else(bad)?;
+        let (header, rest) = input.split_at_checked(80).ok_or_else(bad)?;
+        let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
+        let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|_| bad())?;
+        let (record, path) = rest.split_at_checked(len).ok_or_else(bad)?;
+        let (path, extra) = path.as_chunks::<32>();
+        if !extra.is_empty() {
+            return Err(bad());
+        }
+        proof::check_parts(header, record, index, size, path)
+    })
 }
 
 /// One header's hash, target, difficulty and work under the chosen rules. Answer:

@@ -336,6 +336,16 @@ fn module_and_native_core_agree_on_real_and_damaged_headers_and_mined_chains() {
     let (mut invalid, mut errors) = (0, 0);
     for (case, wasm) in cases.iter().zip(&answers) {
         let native = case.native(&bases, now);
+        if case.op == "proof" && native.get("error").is_some() {
+            // A document that is not a proof: the glue (JSON, hex) and serde word it
+            // differently; both must refuse it.
+            assert!(
+                wasm.get("error").is_some(),
+                "{case:?}: the module took {wasm}"
+            );
+            errors += 1;
+            continue;
+        }
         assert_eq!(
             as_numbers_f64(&native),
             as_numbers_f64(wasm),
