@@ -4,7 +4,7 @@
 //!
 //! The crate has two faces:
 //! - Compiled for `wasm32-unknown-unknown` (by `build-module.sh`, with the `simd128` feature),
-//!   it is the module `module/ironchain.wasm`, whose plain exports ([`exports`]) take bytes and
+//!   it is the module `module/ironchain.wasm`, whose plain exports (`exports.rs`) take bytes and
 //!   return JSON. `module/ironchain.js` is the ES module a page imports to call them.
 //! - Compiled natively, it offers the same operations as plain functions (the tests compare the
 //!   two builds), and [`MODULE`] and [`GLUE`], the committed module and its glue, which the node
