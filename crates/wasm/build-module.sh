@@ -17,7 +17,7 @@ target_dir=${CARGO_TARGET_DIR:-$root/target}/wasm-module
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 unset CARGO_ENCODED_RUSTFLAGS
 # simd128: the 4-lane SHA-256 kernel (core's sha256d/simd128.rs). Every browser since 2021
-# (Chrome 91, Firefox 89, Safari 16.4) and Node 16.4 run it.
+# (Chrome 91, Firefox 89, Safari 16.4) and Node 17 run it.
 export RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$root=/ironchain --remap-path-prefix=$cargo_home=/cargo"
 cargo build --quiet --locked --profile wasm --target wasm32-unknown-unknown \
   -p ironchain-wasm --target-dir "$target_dir"

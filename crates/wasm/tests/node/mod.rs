@@ -25,8 +25,8 @@ pub fn module_path() -> PathBuf {
     crate_dir().join("module/ironchain.wasm")
 }
 
-/// Returns true if Node 16.4 or later (WebAssembly SIMD) is on the PATH. If not, prints why the
-/// caller skips, or panics under CI.
+/// Returns true if Node 17 or later (WebAssembly SIMD, and the glue's private methods) is on
+/// the PATH. If not, prints why the caller skips, or panics under CI.
 pub fn available(what: &str) -> bool {
     let version = Command::new("node").arg("--version").output();
     let major = version
