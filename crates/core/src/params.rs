@@ -5,6 +5,8 @@
 //! headers can be checked), and [`ChainParams::demo`], a chain whose blocks mine in milliseconds
 //! and that retargets every ten blocks, so a learner can watch difficulty adjust.
 
+pub mod encoding;
+
 use crate::block::Block;
 use crate::hash::{BlockHash, MerkleRoot};
 use crate::header::Header;
@@ -192,6 +194,19 @@ impl ChainParams {
         }
     }
 
+    /// The names [`ChainParams::preset`] knows, for help texts and error messages.
+    pub const PRESETS: [&'static str; 3] = ["bitcoin", "demo", "regtest"];
+
+    /// Returns the built-in chain called `name` (one of [`ChainParams::PRESETS`]), or `None`.
+    pub fn preset(name: &str) -> Option<Self> {
+        match name {
+            "bitcoin" => Some(Self::bitcoin()),
+            "demo" => Some(Self::demo()),
+            "regtest" => Some(Self::regtest()),
+            _ => None,
+        }
+    }
+
     /// Returns the genesis block's hash, which identifies the chain.
     pub fn genesis_hash(&self) -> BlockHash {
         self.genesis.block_hash()
@@ -239,6 +254,17 @@ mod tests {
             ChainParams::custom("other", 12, 5, 20, 1).genesis_hash(),
             params.genesis_hash()
         );
+    }
+
+    #[test]
+    fn every_preset_is_found_by_its_own_name() {
+        for name in ChainParams::PRESETS {
+            assert_eq!(
+                ChainParams::preset(name).map(|p| p.name),
+                Some(name.to_owned())
+            );
+        }
+        assert_eq!(ChainParams::preset("Bitcoin"), None);
     }
 
     #[test]

@@ -121,6 +121,7 @@ pub(crate) fn router(state: ApiState) -> Router {
     let limit = state.shared.store.max_record_size().saturating_mul(2) + BODY_OVERHEAD;
     Router::new()
         .route("/status", get(status))
+        .route("/params", get(params))
         .route("/blocks", get(blocks))
         .route("/blocks/{id}", get(block))
         .route("/blocks/{height}/records/{index}/proof", get(proof))
@@ -173,6 +174,14 @@ async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "hash_rate": shared.mining.hash_rate(),
         "repair": machine.repair,
     })))
+}
+
+/// The chain's rules in the byte layout the store keeps them in
+/// (`ironchain_core::params::encoding`), so a light client (the explorer's WebAssembly module)
+/// checks this node's blocks under this node's own rules.
+async fn params(State(state): State<ApiState>) -> impl IntoResponse {
+    let bytes = ironchain_core::params::encoding::encode_params(state.shared.store.params());
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes)
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,6 +31,24 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
             "/explorer/style.css",
             get(|| async { page("text/css; charset=utf-8", STYLE) }),
         )
+        // The consensus rules compiled to WebAssembly, and the ES module that loads them
+        // (crates/wasm): the page checks headers, proofs and work itself with them.
+        .route(
+            "/explorer/ironchain.js",
+            get(|| async { page("text/javascript; charset=utf-8", ironchain_wasm::GLUE) }),
+        )
+        .route(
+            "/explorer/ironchain.wasm",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/wasm"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    ironchain_wasm::MODULE,
+                )
+            }),
+        )
 }
 
 fn page(content_type: &'static str, body: &'static str) -> impl IntoResponse {

@@ -172,7 +172,10 @@ pub fn consecutive(start_height: u64, headers: &[Header]) -> BTreeMap<u64, Heade
 /// The target of difficulty 1: the limit as the genesis `bits` carry it. Bitcoin's limit is
 /// 2^224 - 1 but its compact form `1d00ffff` decodes to 0xffff * 2^208; difficulty is measured
 /// from the latter, so that the genesis block has difficulty exactly 1.
-fn difficulty_one(params: &ChainParams) -> Target {
+/// Returns the target of difficulty 1: the chain's proof-of-work limit as its compact form
+/// decodes (Bitcoin Core's `GetDifficulty` divides by `0x1d00ffff`'s target, slightly below
+/// the limit itself).
+pub fn difficulty_one(params: &ChainParams) -> Target {
     params
         .pow_limit
         .to_compact_lossy()

@@ -61,6 +61,8 @@ use sha2::block_api::compress256;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 #[cfg(test)]
 mod tests;
 #[cfg(target_arch = "x86_64")]
@@ -151,6 +153,10 @@ pub fn scan_with(
         Backend::Avx512 => avx512(backend).scan(midstate, tail, start, count, target),
         #[cfg(not(target_arch = "x86_64"))]
         Backend::ShaNi | Backend::Avx512 => unavailable(backend),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Backend::Simd128 => simd128::scan(midstate, tail, start, count, target),
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        Backend::Simd128 => unavailable(backend),
     }
 }
 
@@ -177,6 +183,10 @@ pub fn hash_headers_with(backend: Backend, headers: &[[u8; 80]], out: &mut [[u8;
         Backend::Avx512 => avx512(backend).hash_headers(headers, out),
         #[cfg(not(target_arch = "x86_64"))]
         Backend::ShaNi | Backend::Avx512 => unavailable(backend),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Backend::Simd128 => simd128::hash_headers(headers, out),
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        Backend::Simd128 => unavailable(backend),
     }
 }
 
@@ -192,13 +202,21 @@ pub enum Backend {
     ShaNi,
     /// AVX-512 vector arithmetic, 16 nonces or headers at once, one per lane (`avx512.rs`).
     Avx512,
+    /// WebAssembly SIMD, 4 headers or nonces at once, one per lane (`simd128.rs`); only in
+    /// WebAssembly builds with the `simd128` feature.
+    Simd128,
     /// `sha2`'s compression function, one message at a time: the reference.
     Portable,
 }
 
 impl Backend {
     /// Every backend, fastest first (as measured: see the module docs).
-    pub const ALL: [Backend; 3] = [Backend::Avx512, Backend::ShaNi, Backend::Portable];
+    pub const ALL: [Backend; 4] = [
+        Backend::Avx512,
+        Backend::ShaNi,
+        Backend::Simd128,
+        Backend::Portable,
+    ];
 
     /// Returns the backend [`scan`] and [`hash_headers`] use: the fastest this CPU supports,
     /// unless the environment variable [`BACKEND_VAR`] (`IRONCHAIN_SHA256`) names another.
@@ -233,6 +251,7 @@ impl Backend {
             Backend::Avx512 => avx512::Avx512::detect().is_some(),
             #[cfg(not(target_arch = "x86_64"))]
             Backend::ShaNi | Backend::Avx512 => false,
+            Backend::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
         }
     }
 
@@ -247,6 +266,7 @@ impl Backend {
         match self {
             Backend::ShaNi => "sha-ni",
             Backend::Avx512 => "avx512",
+            Backend::Simd128 => "simd128",
             Backend::Portable => "portable",
         }
     }
